@@ -1,0 +1,82 @@
+"""Command line: ``python -m loader land PATH [PATH ...]`` and friends. Logic lives in modules."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from loader import __version__
+from loader.errors import LoaderError
+from loader.land import land_paths
+from loader.profiles import load_connection
+from loader.warehouse import open_warehouse
+
+logger = logging.getLogger("loader")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m loader", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors and the summary")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    land = commands.add_parser(
+        "land",
+        help="land workbooks (every sheet, verbatim) and the trust_metrics extract CSV",
+        description="Land .xlsx workbooks (files or directories) and the trust_metrics extract .csv. "
+        "Each file lands in one transaction; files already landed (same SHA-256) are skipped.",
+    )
+    land.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _add_target(land)
+    return parser
+
+
+def _add_target(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--target",
+        default=None,
+        help="profiles.yml target (duckdb or postgres; default: the profile's default, env CHS_TARGET)",
+    )
+    command.add_argument(
+        "--profiles-dir",
+        type=Path,
+        default=None,
+        help="directory holding profiles.yml (default: env DBT_PROFILES_DIR, else the current directory)",
+    )
+
+
+def _land(args: argparse.Namespace) -> int:
+    connection = load_connection(args.target, args.profiles_dir)
+    started = time.perf_counter()
+    warehouse = open_warehouse(connection)
+    try:
+        summary = land_paths(warehouse, args.paths)
+    finally:
+        warehouse.close()
+    rows = sum(result.rows for result in summary.results)
+    print(
+        f"{connection.target}: landed {summary.count('landed')}, superseded {summary.count('superseded')}, "
+        f"skipped {summary.count('skipped')} (already landed), failed {len(summary.errors)}; "
+        f"{rows} rows in {time.perf_counter() - started:.2f} s"
+    )
+    return 1 if summary.errors else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(levelname)s %(message)s" if args.quiet else "%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "land":
+            return _land(args)
+    except LoaderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 2

@@ -1,0 +1,198 @@
+"""Land files into the warehouse: one transaction per file, idempotent by content hash.
+
+Which release of a month wins: a file whose bytes differ from the month's current
+release replaces it, unless its cover page says it was released *earlier* (its
+``Revised:`` date, else its ``Published:`` date, is before the current release's). Such
+a stale file is still recorded, as superseded, so the load log has every file ever seen.
+Releases without cover dates rank by landing order (the later landing wins).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loader import __version__
+from loader.errors import BadInputError
+from loader.extract import read_extract
+from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse
+from loader.workbook import Workbook, read_workbook
+
+logger = logging.getLogger(__name__)
+
+WORKBOOK_KIND = "chs_workbook"
+EXTRACT_KIND = "trust_metrics_extract"
+LANDABLE_SUFFIXES = (".xlsx", ".csv")
+
+
+@dataclass
+class FileResult:
+    path: Path
+    status: str  # landed | superseded | skipped
+    detail: str = ""
+    rows: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class LandSummary:
+    results: list[FileResult] = field(default_factory=list)
+    errors: list[BadInputError] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path | BadInputError]:
+    """Files as given; directories expand to their .xlsx workbooks, sorted by name."""
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".xlsx" and p.is_file())
+            if not found:
+                yield BadInputError(path, "directory holds no .xlsx workbooks")
+            yield from found
+        elif not path.exists():
+            yield BadInputError(path, "no such file or directory")
+        elif path.suffix.lower() not in LANDABLE_SUFFIXES:
+            yield BadInputError(path, f"unsupported file type '{path.suffix}' (expected .xlsx or .csv)")
+        else:
+            yield path
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def land_file(warehouse: Warehouse, path: Path) -> FileResult:
+    """Land one file in one transaction; raise BadInputError for input that cannot land."""
+    started = time.perf_counter()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read file ({exc.strerror})") from exc
+    sha256 = hashlib.sha256(data).hexdigest()
+    if warehouse.is_landed(sha256):
+        return FileResult(path, "skipped", "already landed (same bytes)")
+    if path.suffix.lower() == ".csv":
+        return _land_extract(warehouse, path, data, sha256, started)
+    workbook = read_workbook(path, io.BytesIO(data))
+    return _land_workbook(warehouse, workbook, len(data), sha256, started)
+
+
+def _land_workbook(
+    warehouse: Warehouse, workbook: Workbook, size: int, sha256: str, started: float
+) -> FileResult:
+    period = workbook.reporting_period
+    with warehouse.transaction():
+        current = warehouse.current_release(WORKBOOK_KIND, period)
+        stale = (
+            current is not None
+            and current.release_date is not None
+            and workbook.release_date is not None
+            and workbook.release_date < current.release_date
+        )
+        if current is not None and not stale:
+            warehouse.supersede(current.file_sha256, sha256, move_cells=True)
+        warehouse.insert_cells(SUPERSEDED_CELLS_TABLE if stale else CELLS_TABLE, sha256, workbook.cells)
+        seconds = time.perf_counter() - started
+        warehouse.log_load(
+            {
+                "file_sha256": sha256,
+                "source_kind": WORKBOOK_KIND,
+                "file_name": workbook.path.name,
+                "file_size_bytes": size,
+                "sheet_count": len(workbook.sheet_names),
+                "row_count": workbook.row_count,
+                "cell_count": len(workbook.cells),
+                "reporting_period": period,
+                "published_on": workbook.published_on,
+                "revised_on": workbook.revised_on,
+                "release_status": "superseded" if stale else "current",
+                "superseded_by_sha256": current.file_sha256 if stale and current else None,
+                "loaded_at": _now(),
+                "load_seconds": round(seconds, 3),
+                "loader_version": __version__,
+            }
+        )
+    month = period.strftime("%B %Y")
+    if stale:
+        detail = f"{month}: older than the current release, kept as superseded"
+    elif current is not None:
+        detail = f"{month}: revised release, replaces {current.file_sha256[:12]}"
+    else:
+        detail = month
+    return FileResult(
+        workbook.path,
+        "superseded" if stale else "landed",
+        f"{detail}, {len(workbook.sheet_names)} sheets, {len(workbook.cells)} cells",
+        rows=workbook.row_count,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _land_extract(warehouse: Warehouse, path: Path, data: bytes, sha256: str, started: float) -> FileResult:
+    extract = read_extract(path, data)
+    with warehouse.transaction():
+        current = warehouse.current_release(EXTRACT_KIND, None)
+        if current is not None:
+            warehouse.supersede(current.file_sha256, sha256, move_cells=False)
+        warehouse.replace_extract(extract.columns, extract.rows, sha256)
+        warehouse.log_load(
+            {
+                "file_sha256": sha256,
+                "source_kind": EXTRACT_KIND,
+                "file_name": path.name,
+                "file_size_bytes": len(data),
+                "sheet_count": None,
+                "row_count": len(extract.rows),
+                "cell_count": None,
+                "reporting_period": None,
+                "published_on": None,
+                "revised_on": None,
+                "release_status": "current",
+                "superseded_by_sha256": None,
+                "loaded_at": _now(),
+                "load_seconds": round(time.perf_counter() - started, 3),
+                "loader_version": __version__,
+            }
+        )
+    return FileResult(
+        path,
+        "landed",
+        f"trust_metrics extract, {len(extract.columns)} columns",
+        rows=len(extract.rows),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def land_paths(warehouse: Warehouse, paths: Iterable[Path]) -> LandSummary:
+    """Land each file on its own; a bad file is reported and the rest still land."""
+    summary = LandSummary()
+    warehouse.ensure_tables()
+    for item in expand_paths(paths):
+        if isinstance(item, BadInputError):
+            summary.errors.append(item)
+            logger.error("%s", item)
+            continue
+        try:
+            result = land_file(warehouse, item)
+        except BadInputError as error:
+            summary.errors.append(error)
+            logger.error("%s", error)
+            continue
+        summary.results.append(result)
+        logger.info(
+            "%-8s %s  %s  %d rows  %.2f s",
+            result.status,
+            result.path.name,
+            result.detail,
+            result.rows,
+            result.seconds,
+        )
+    return summary

@@ -1,0 +1,318 @@
+"""Landing tables and bulk writes for DuckDB and PostgreSQL.
+
+Tables (schema ``raw_chs`` unless noted):
+- ``load_log``: one row per file ever landed (both releases of a revised month).
+- ``workbook_cells``: every non-empty cell of the *current* release of each month.
+- ``workbook_cells_superseded``: cells of releases replaced by a later one, kept so
+  earlier figures can still be found.
+- ``raw_trust_metrics.trust_metrics_extract``: the extract CSV, verbatim (text columns).
+
+Writes are bulk (DuckDB: an Arrow table inserted in one statement; PostgreSQL: COPY)
+and values are never spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loader.errors import LoaderError
+from loader.profiles import Connection
+from loader.workbook import Cells
+
+RAW_SCHEMA = "raw_chs"
+EXTRACT_SCHEMA = "raw_trust_metrics"
+EXTRACT_TABLE = f"{EXTRACT_SCHEMA}.trust_metrics_extract"
+CELLS_TABLE = f"{RAW_SCHEMA}.workbook_cells"
+SUPERSEDED_CELLS_TABLE = f"{RAW_SCHEMA}.workbook_cells_superseded"
+LOAD_LOG_TABLE = f"{RAW_SCHEMA}.load_log"
+
+CELL_COLUMNS = (
+    "file_sha256",
+    "sheet_index",
+    "sheet_name",
+    "row_number",
+    "column_number",
+    "cell_type",
+    "cell_text",
+)
+
+LOAD_LOG_COLUMNS = (
+    "file_sha256",
+    "source_kind",
+    "file_name",
+    "file_size_bytes",
+    "sheet_count",
+    "row_count",
+    "cell_count",
+    "reporting_period",
+    "published_on",
+    "revised_on",
+    "release_status",
+    "superseded_by_sha256",
+    "loaded_at",
+    "load_seconds",
+    "loader_version",
+)
+
+_CELLS_DDL = """(
+    file_sha256 varchar(64) not null,
+    sheet_index integer not null,
+    sheet_name varchar not null,
+    row_number integer not null,
+    column_number integer not null,
+    cell_type varchar(1) not null,
+    cell_text varchar not null
+)"""
+
+DDL = (
+    f"create schema if not exists {RAW_SCHEMA}",
+    f"create schema if not exists {EXTRACT_SCHEMA}",
+    f"""create table if not exists {LOAD_LOG_TABLE} (
+    file_sha256 varchar(64) primary key,
+    source_kind varchar not null,
+    file_name varchar not null,
+    file_size_bytes bigint not null,
+    sheet_count integer,
+    row_count bigint not null,
+    cell_count bigint,
+    reporting_period date,
+    published_on date,
+    revised_on date,
+    release_status varchar not null,
+    superseded_by_sha256 varchar(64),
+    loaded_at timestamp not null,
+    load_seconds double precision not null,
+    loader_version varchar not null
+)""",
+    f"create table if not exists {CELLS_TABLE} {_CELLS_DDL}",
+    f"create table if not exists {SUPERSEDED_CELLS_TABLE} {_CELLS_DDL}",
+)
+
+
+@dataclass(frozen=True)
+class Release:
+    file_sha256: str
+    release_date: dt.date | None
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Warehouse:
+    """Common SQL; subclasses provide the connection, placeholders and bulk writes."""
+
+    placeholder = "?"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def insert_cells(self, table: str, file_sha256: str, cells: Cells) -> None:
+        raise NotImplementedError
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # ---- shared logic ---------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def ensure_tables(self) -> None:
+        with self.transaction():
+            for statement in DDL:
+                self.execute(statement)
+
+    def is_landed(self, file_sha256: str) -> bool:
+        rows = self.execute(
+            self._sql(f"select 1 from {LOAD_LOG_TABLE} where file_sha256 = ?"), (file_sha256,)
+        )
+        return bool(rows)
+
+    def current_release(self, source_kind: str, period: dt.date | None) -> Release | None:
+        rows = self.execute(
+            self._sql(
+                f"select file_sha256, coalesce(revised_on, published_on) from {LOAD_LOG_TABLE} "
+                "where source_kind = ? and release_status = 'current' "
+                "and (reporting_period = ? or (reporting_period is null and ? is null))"
+            ),
+            (source_kind, period, period),
+        )
+        if len(rows) > 1:
+            raise LoaderError(f"load log has {len(rows)} current releases for {source_kind} {period}")
+        return Release(rows[0][0], rows[0][1]) if rows else None
+
+    def supersede(self, old_sha256: str, new_sha256: str, *, move_cells: bool) -> None:
+        if move_cells:
+            columns = ", ".join(CELL_COLUMNS)
+            self.execute(
+                self._sql(
+                    f"insert into {SUPERSEDED_CELLS_TABLE} ({columns}) "
+                    f"select {columns} from {CELLS_TABLE} where file_sha256 = ?"
+                ),
+                (old_sha256,),
+            )
+            self.execute(self._sql(f"delete from {CELLS_TABLE} where file_sha256 = ?"), (old_sha256,))
+        self.execute(
+            self._sql(
+                f"update {LOAD_LOG_TABLE} set release_status = 'superseded', superseded_by_sha256 = ? "
+                "where file_sha256 = ?"
+            ),
+            (new_sha256, old_sha256),
+        )
+
+    def log_load(self, record: dict[str, Any]) -> None:
+        self.insert_rows(LOAD_LOG_TABLE, LOAD_LOG_COLUMNS, [[record[c] for c in LOAD_LOG_COLUMNS]])
+
+    def replace_extract(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], sha256: str) -> None:
+        """Replace the landed extract: it is a snapshot, so the newest file is the table."""
+        all_columns = [*columns, "_file_sha256", "_row_number"]
+        definitions = ", ".join(
+            [f"{quote_identifier(name)} varchar" for name in columns]
+            + ["_file_sha256 varchar(64) not null", "_row_number integer not null"]
+        )
+        self.execute(f"drop table if exists {EXTRACT_TABLE}")
+        self.execute(f"create table {EXTRACT_TABLE} ({definitions})")
+        self.insert_rows(
+            EXTRACT_TABLE,
+            [quote_identifier(name) for name in all_columns],
+            [[*row, sha256, number] for number, row in enumerate(rows, start=2)],
+        )
+
+
+class DuckDBWarehouse(Warehouse):
+    placeholder = "?"
+
+    def __init__(self, path: str) -> None:
+        import duckdb
+
+        self.path = path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(path)
+        except duckdb.Error as exc:
+            raise LoaderError(f"cannot open DuckDB database {path}: {exc}") from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.con.execute(sql, list(params))
+        return cursor.fetchall() if cursor.description else []
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.begin()
+        try:
+            yield
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    def _insert_arrow(self, table: str, columns: Sequence[str], data: dict[str, Any]) -> None:
+        import pyarrow as pa
+
+        batch = pa.table(data)
+        self.con.register("_landing_batch", batch)
+        try:
+            names = ", ".join(columns)
+            self.con.execute(f"insert into {table} ({names}) select * from _landing_batch")
+        finally:
+            self.con.unregister("_landing_batch")
+
+    def insert_cells(self, table: str, file_sha256: str, cells: Cells) -> None:
+        import pyarrow as pa
+
+        count = len(cells)
+        data = {
+            "file_sha256": pa.repeat(file_sha256, count),
+            "sheet_index": pa.array(cells.sheet_index, pa.int32()),
+            "sheet_name": pa.array(cells.sheet_name, pa.string()),
+            "row_number": pa.array(cells.row_number, pa.int32()),
+            "column_number": pa.array(cells.column_number, pa.int32()),
+            "cell_type": pa.array(cells.cell_type, pa.string()),
+            "cell_text": pa.array(cells.cell_text, pa.string()),
+        }
+        self._insert_arrow(table, CELL_COLUMNS, data)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        data = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+        self._insert_arrow(table, columns, data)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresWarehouse(Warehouse):
+    placeholder = "%s"
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        import psycopg
+
+        try:
+            self.con = psycopg.connect(
+                host=settings.get("host"),
+                port=settings.get("port"),
+                user=settings.get("user"),
+                password=settings.get("password") or None,
+                dbname=settings.get("dbname"),
+                sslmode=settings.get("sslmode", "prefer"),
+                connect_timeout=10,
+                autocommit=True,
+            )
+        except psycopg.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LoaderError(f"cannot connect to PostgreSQL: {first_line}") from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.con.cursor() as cursor:
+            cursor.execute(sql, list(params) if params else None)
+            return cursor.fetchall() if cursor.description else []
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.con.transaction():
+            yield
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Any) -> None:
+        names = ", ".join(columns)
+        with self.con.cursor() as cursor, cursor.copy(f"copy {table} ({names}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def insert_cells(self, table: str, file_sha256: str, cells: Cells) -> None:
+        rows = zip(
+            [file_sha256] * len(cells),
+            cells.sheet_index,
+            cells.sheet_name,
+            cells.row_number,
+            cells.column_number,
+            cells.cell_type,
+            cells.cell_text,
+            strict=True,
+        )
+        self._copy(table, CELL_COLUMNS, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._copy(table, columns, rows)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_warehouse(connection: Connection) -> Warehouse:
+    if connection.type == "duckdb":
+        return DuckDBWarehouse(str(connection.settings["path"]))
+    if connection.type == "postgres":
+        return PostgresWarehouse(connection.settings)
+    raise LoaderError(f"target '{connection.target}': unsupported type '{connection.type}'")
