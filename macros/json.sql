@@ -1,0 +1,91 @@
+{#- JSON building and reading. PostgreSQL: jsonb; DuckDB: the built-in JSON type. -#}
+
+{#- An object from alternating key / value SQL expressions: json_object(["'a'", "x", "'b'", "y"]). -#}
+{% macro json_object(key_value_expressions) -%}
+    {{ return(adapter.dispatch('json_object', 'chs_waiting_lists')(key_value_expressions)) }}
+{%- endmacro %}
+
+{% macro default__json_object(key_value_expressions) -%}
+    json_object({{ key_value_expressions | join(', ') }})
+{%- endmacro %}
+
+{#- jsonb_build_object takes at most 100 arguments: build chunks of 50 pairs and concatenate. -#}
+{% macro postgres__json_object(key_value_expressions) -%}
+    {%- set chunks = [] -%}
+    {%- for start in range(0, key_value_expressions | length, 100) -%}
+        {%- do chunks.append('jsonb_build_object(' ~ (key_value_expressions[start:start + 100] | join(', ')) ~ ')') -%}
+    {%- endfor -%}
+    {%- if chunks | length == 0 -%}
+        '{}'::jsonb
+    {%- else -%}
+        ({{ chunks | join(' || ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__json_object(key_value_expressions) -%}
+    {%- if key_value_expressions | length == 0 -%}
+        cast('{}' as json)
+    {%- else -%}
+        json_object({{ key_value_expressions | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Aggregate (key, json value) rows into one object; keys in a fixed order so output is stable. -#}
+{% macro json_object_agg(key_expression, value_expression) -%}
+    {{ return(adapter.dispatch('json_object_agg', 'chs_waiting_lists')(key_expression, value_expression)) }}
+{%- endmacro %}
+
+{% macro postgres__json_object_agg(key_expression, value_expression) -%}
+    jsonb_object_agg({{ key_expression }}, {{ value_expression }} order by {{ key_expression }})
+{%- endmacro %}
+
+{#- DuckDB's json_group_object is a macro that takes no ORDER BY; a map of ordered lists does. -#}
+{% macro duckdb__json_object_agg(key_expression, value_expression) -%}
+    to_json(map(
+        list({{ key_expression }} order by {{ key_expression }}),
+        list({{ value_expression }} order by {{ key_expression }})
+    ))
+{%- endmacro %}
+
+{#- The SQL type of a JSON column. -#}
+{% macro json_type() -%}
+    {{ return(adapter.dispatch('json_type', 'chs_waiting_lists')()) }}
+{%- endmacro %}
+
+{% macro postgres__json_type() -%} jsonb {%- endmacro %}
+
+{% macro duckdb__json_type() -%} json {%- endmacro %}
+
+{#- A typed SQL null of the JSON type, for columns that have no value. -#}
+{% macro json_null() -%}
+    cast(null as {{ json_type() }})
+{%- endmacro %}
+
+{#- Read a JSON member as text: json_get_text('col', ['metadata', 'services_reported']). -#}
+{% macro json_get_text(json_expression, path) -%}
+    {{ return(adapter.dispatch('json_get_text', 'chs_waiting_lists')(json_expression, path)) }}
+{%- endmacro %}
+
+{% macro postgres__json_get_text(json_expression, path) -%}
+    ({{ json_expression }} #>> '{ {{- path | join(',') -}} }')
+{%- endmacro %}
+
+{% macro duckdb__json_get_text(json_expression, path) -%}
+    json_extract_string({{ json_expression }}, '$.{{ path | join('.') }}')
+{%- endmacro %}
+
+{#- One row per key of a JSON object: a table expression with columns json_key, json_value. -#}
+{% macro json_each(json_expression) -%}
+    {{ return(adapter.dispatch('json_each', 'chs_waiting_lists')(json_expression)) }}
+{%- endmacro %}
+
+{% macro postgres__json_each(json_expression) -%}
+    jsonb_each({{ json_expression }}) as json_entries (json_key, json_value)
+{%- endmacro %}
+
+{% macro duckdb__json_each(json_expression) -%}
+    (select unnest(json_keys({{ json_expression }})) as json_key) as json_keys_
+    cross join lateral (
+        select json_extract({{ json_expression }}, '$."' || json_keys_.json_key || '"') as json_value
+    ) as json_entries
+{%- endmacro %}

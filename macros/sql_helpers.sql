@@ -1,0 +1,57 @@
+{#- Dialect helpers: every dialect difference in the models sits behind adapter.dispatch here. -#}
+
+{#- Capture group `group` of a POSIX regular expression, null when it does not match. -#}
+{% macro regex_extract(string_expression, pattern, group=1) -%}
+    {{ return(adapter.dispatch('regex_extract', 'chs_waiting_lists')(string_expression, pattern, group)) }}
+{%- endmacro %}
+
+{% macro postgres__regex_extract(string_expression, pattern, group) -%}
+    (regexp_match({{ string_expression }}, '{{ pattern }}'))[{{ group }}]
+{%- endmacro %}
+
+{% macro duckdb__regex_extract(string_expression, pattern, group) -%}
+    nullif(regexp_extract({{ string_expression }}, '{{ pattern }}', {{ group }}), '')
+{%- endmacro %}
+
+{#-
+    Abort the statement with `message_expression` (a text SQL expression) in the error.
+    Used where silently dropping a row would corrupt the output (an unknown service label).
+-#}
+{% macro raise_error(message_expression) -%}
+    {{ return(adapter.dispatch('raise_error', 'chs_waiting_lists')(message_expression)) }}
+{%- endmacro %}
+
+{#-
+    PostgreSQL has no error() in plain SQL; a failing cast carries the message into the
+    error text. The outer cast keeps the expression text-typed, like the CASE it sits in.
+-#}
+{% macro postgres__raise_error(message_expression) -%}
+    cast(cast(({{ message_expression }}) as integer) as text)
+{%- endmacro %}
+
+{% macro duckdb__raise_error(message_expression) -%}
+    error({{ message_expression }})
+{%- endmacro %}
+
+{#- Month number (1-12) from an English month name, in portable SQL. -#}
+{% macro month_number(month_name_expression) -%}
+    case lower({{ month_name_expression }})
+        {%- for name in ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
+                         'september', 'october', 'november', 'december'] %}
+        when '{{ name }}' then {{ loop.index }}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+{#- Post-hook: a GIN index on a jsonb column (PostgreSQL); nothing on DuckDB. -#}
+{% macro create_json_index(relation, column) -%}
+    {{ return(adapter.dispatch('create_json_index', 'chs_waiting_lists')(relation, column)) }}
+{%- endmacro %}
+
+{% macro postgres__create_json_index(relation, column) -%}
+    create index if not exists {{ relation.identifier }}__{{ column }}__gin on {{ relation }} using gin ({{ column }})
+{%- endmacro %}
+
+{% macro default__create_json_index(relation, column) -%}
+    select 1
+{%- endmacro %}

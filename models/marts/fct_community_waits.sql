@@ -1,0 +1,50 @@
+{#-
+    Community waiting lists, one row per month x organisation x service: every row of
+    every published Table 4 (National, Region, ICB, Provider) and every service column,
+    blanks kept as null. Provider rows carry the trust_metrics trust they map to.
+-#}
+with
+
+community_waits as (
+
+    select * from {{ ref('int_community_waits_pivoted') }}
+
+),
+
+trust_mapping as (
+
+    select * from {{ ref('trust_mapping') }}
+
+),
+
+final as (
+
+    select
+        community_waits.period,
+        community_waits.org_type,
+        community_waits.org_code,
+        community_waits.org_name,
+        trust_mapping.trust_code,
+        community_waits.service_category,
+        community_waits.service_key,
+        community_waits.service_label,
+        community_waits.total_waiting,
+        community_waits.wait_0_1_weeks,
+        community_waits.wait_1_2_weeks,
+        community_waits.wait_2_4_weeks,
+        community_waits.wait_4_12_weeks,
+        community_waits.wait_12_18_weeks,
+        community_waits.wait_18_52_weeks,
+        community_waits.wait_52_plus_weeks,
+        community_waits.wait_52_104_weeks,
+        community_waits.wait_104_plus_weeks,
+        community_waits.file_sha256 as source_file_sha256
+    from community_waits
+    left join trust_mapping
+        on
+            community_waits.org_type = 'Provider'
+            and community_waits.org_code = trust_mapping.org_code
+
+)
+
+select * from final

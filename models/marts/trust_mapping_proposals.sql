@@ -1,0 +1,72 @@
+{#-
+    Providers in the landed releases that seeds/trust_mapping.csv does not list yet, with
+    a proposed row: matched_by_code when trust_metrics has the same code, otherwise
+    not_in_trust_metrics for NHS trust codes (R.., T..) and not_an_nhs_trust for the rest.
+    Empty when the seed is complete. `python -m loader propose-mapping` prints it as CSV.
+-#}
+{{ config(materialized='view') }}
+
+with
+
+community_waits as (
+
+    select * from {{ ref('int_community_waits_pivoted') }}
+    where org_type = 'Provider'
+
+),
+
+trust_mapping as (
+
+    select * from {{ ref('trust_mapping') }}
+
+),
+
+trust_months as (
+
+    select * from {{ ref('int_trust_metrics_deduplicated') }}
+
+),
+
+known_trusts as (
+
+    select distinct trust_code from trust_months
+
+),
+
+unmapped_providers as (
+
+    select
+        community_waits.org_code,
+        max(community_waits.org_name) as org_name,
+        min(community_waits.period) as first_period,
+        max(community_waits.period) as last_period
+    from community_waits
+    left join trust_mapping
+        on community_waits.org_code = trust_mapping.org_code
+    where trust_mapping.org_code is null
+    group by community_waits.org_code
+
+),
+
+final as (
+
+    select
+        unmapped_providers.org_code,
+        unmapped_providers.org_name,
+        known_trusts.trust_code,
+        case
+            when known_trusts.trust_code is not null then 'matched_by_code'
+            when substr(unmapped_providers.org_code, 1, 1) in ('R', 'T') then 'not_in_trust_metrics'
+            else 'not_an_nhs_trust'
+        end as match_reason,
+        'proposed for review; first seen ' || cast(unmapped_providers.first_period as {{ dbt.type_string() }})
+        as note,
+        unmapped_providers.first_period,
+        unmapped_providers.last_period
+    from unmapped_providers
+    left join known_trusts
+        on unmapped_providers.org_code = known_trusts.trust_code
+
+)
+
+select * from final
