@@ -195,4 +195,6 @@ def land_paths(warehouse: Warehouse, paths: Iterable[Path]) -> LandSummary:
             result.rows,
             result.seconds,
         )
+    if summary.count("landed") or summary.count("superseded"):
+        warehouse.analyze()
     return summary

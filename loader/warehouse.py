@@ -126,6 +126,9 @@ class Warehouse:
     def close(self) -> None:
         raise NotImplementedError
 
+    def analyze(self) -> None:
+        """Refresh planner statistics after a load (where the engine needs it)."""
+
     # ---- shared logic ---------------------------------------------------------------
     def _sql(self, sql: str) -> str:
         return sql.replace("?", self.placeholder)
@@ -142,14 +145,14 @@ class Warehouse:
         return bool(rows)
 
     def current_release(self, source_kind: str, period: dt.date | None) -> Release | None:
-        rows = self.execute(
-            self._sql(
-                f"select file_sha256, coalesce(revised_on, published_on) from {LOAD_LOG_TABLE} "
-                "where source_kind = ? and release_status = 'current' "
-                "and (reporting_period = ? or (reporting_period is null and ? is null))"
-            ),
-            (source_kind, period, period),
+        sql = (
+            f"select file_sha256, coalesce(revised_on, published_on) from {LOAD_LOG_TABLE} "
+            "where source_kind = ? and release_status = 'current' and "
         )
+        if period is None:
+            rows = self.execute(self._sql(sql + "reporting_period is null"), (source_kind,))
+        else:
+            rows = self.execute(self._sql(sql + "reporting_period = ?"), (source_kind, period))
         if len(rows) > 1:
             raise LoaderError(f"load log has {len(rows)} current releases for {source_kind} {period}")
         return Release(rows[0][0], rows[0][1]) if rows else None
@@ -305,6 +308,11 @@ class PostgresWarehouse(Warehouse):
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._copy(table, columns, rows)
+
+    def analyze(self) -> None:
+        """Refresh planner statistics after a load; dbt's queries on the cells depend on them."""
+        for table in (CELLS_TABLE, LOAD_LOG_TABLE):
+            self.execute(f"analyze {table}")
 
     def close(self) -> None:
         self.con.close()

@@ -55,3 +55,21 @@
 {% macro default__create_json_index(relation, column) -%}
     select 1
 {%- endmacro %}
+
+{#-
+    Pre-hook for models that rebuild sheets from the cells table. PostgreSQL cannot
+    estimate the self-joins of a multi-referenced CTE (it has no statistics for them),
+    guesses one row and picks nested loops that take minutes; hash joins take seconds.
+    `set local` lasts only for the model's own transaction. No-op on DuckDB.
+-#}
+{% macro prefer_hash_joins() -%}
+    {{ return(adapter.dispatch('prefer_hash_joins', 'chs_waiting_lists')()) }}
+{%- endmacro %}
+
+{% macro postgres__prefer_hash_joins() -%}
+    set local enable_nestloop = off
+{%- endmacro %}
+
+{% macro default__prefer_hash_joins() -%}
+    select 1
+{%- endmacro %}

@@ -4,7 +4,7 @@
     waiting lists of the providers mapped to the trust as community_health_data
     (null for trust-months without community data). jsonb + GIN index on PostgreSQL.
 -#}
-{{ config(post_hook=create_json_index(this, 'community_health_data')) }}
+{{ config(post_hook="{{ create_json_index(this, 'community_health_data') }}") }}
 
 with
 

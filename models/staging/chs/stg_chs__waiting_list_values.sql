@@ -7,8 +7,11 @@
     A blank cell gives a null value; a zero stays 0.
 
     This reshapes a single source entity (a sheet stored as cells), so the self-joins on
-    the cells table belong here rather than in an intermediate model.
+    the cells table belong here rather than in an intermediate model. It is a table, not
+    a view: every later model and test reads it, and rebuilding it is the costly step.
 -#}
+{{ config(materialized='table', pre_hook=prefer_hash_joins()) }}
+
 with
 
 cells as (
