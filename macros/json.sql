@@ -61,31 +61,31 @@
     cast(null as {{ json_type() }})
 {%- endmacro %}
 
-{#- Read a JSON member as text: json_get_text('col', ['metadata', 'services_reported']). -#}
+{#-
+    Read a JSON member as text. `path` is a list of SQL expressions (quoted literals or
+    columns): json_get_text('j', ["'metadata'", "'services_reported'"]).
+-#}
 {% macro json_get_text(json_expression, path) -%}
     {{ return(adapter.dispatch('json_get_text', 'chs_waiting_lists')(json_expression, path)) }}
 {%- endmacro %}
 
 {% macro postgres__json_get_text(json_expression, path) -%}
-    ({{ json_expression }} #>> '{ {{- path | join(',') -}} }')
+    ({{ json_expression }} #>> array[{{ path | join(', ') }}])
 {%- endmacro %}
 
 {% macro duckdb__json_get_text(json_expression, path) -%}
-    json_extract_string({{ json_expression }}, '$.{{ path | join('.') }}')
+    json_extract_string({{ json_expression }}, '$' {%- for part in path %} || '."' || {{ part }} || '"' {%- endfor %})
 {%- endmacro %}
 
-{#- One row per key of a JSON object: a table expression with columns json_key, json_value. -#}
-{% macro json_each(json_expression) -%}
-    {{ return(adapter.dispatch('json_each', 'chs_waiting_lists')(json_expression)) }}
+{#- A select-list expression giving one row per key of the object at `key` (a SQL expression). -#}
+{% macro json_object_keys(json_expression, key) -%}
+    {{ return(adapter.dispatch('json_object_keys', 'chs_waiting_lists')(json_expression, key)) }}
 {%- endmacro %}
 
-{% macro postgres__json_each(json_expression) -%}
-    jsonb_each({{ json_expression }}) as json_entries (json_key, json_value)
+{% macro postgres__json_object_keys(json_expression, key) -%}
+    jsonb_object_keys({{ json_expression }} -> {{ key }})
 {%- endmacro %}
 
-{% macro duckdb__json_each(json_expression) -%}
-    (select unnest(json_keys({{ json_expression }})) as json_key) as json_keys_
-    cross join lateral (
-        select json_extract({{ json_expression }}, '$."' || json_keys_.json_key || '"') as json_value
-    ) as json_entries
+{% macro duckdb__json_object_keys(json_expression, key) -%}
+    unnest(json_keys({{ json_expression }}, '$."' || {{ key }} || '"'))
 {%- endmacro %}

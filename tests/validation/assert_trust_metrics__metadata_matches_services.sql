@@ -1,0 +1,99 @@
+-- Metadata consistency. In every community_health_data object, metadata.services_reported,
+-- total_waiting_all_services and services_with_52plus_breaches equal what its
+-- adult_services and cyp_services entries say.
+with
+
+trust_metrics as (
+
+    select * from {{ ref('trust_metrics') }}
+    where community_health_data is not null
+
+),
+
+categories as (
+
+    select 'adult_services' as category
+    union all
+    select 'cyp_services' as category
+
+),
+
+service_keys as (
+
+    select
+        trust_metrics.trust_code,
+        trust_metrics.period,
+        trust_metrics.community_health_data,
+        categories.category,
+        {{ json_object_keys('trust_metrics.community_health_data', 'categories.category') }} as service_key
+    from trust_metrics
+    cross join categories
+
+),
+
+services as (
+
+    select
+        trust_code,
+        period,
+        cast({{ json_get_text('community_health_data', ['category', 'service_key', "'total_waiting'"]) }}
+            as bigint) as total_waiting,
+        cast({{ json_get_text('community_health_data', ['category', 'service_key', "'wait_52_plus_weeks'"]) }}
+            as bigint) as wait_52_plus_weeks
+    from service_keys
+
+),
+
+recomputed as (
+
+    select
+        trust_code,
+        period,
+        count(*) as services_reported,
+        sum(total_waiting) as total_waiting_all_services,
+        sum(case when wait_52_plus_weeks > 0 then 1 else 0 end) as services_with_52plus_breaches
+    from services
+    group by trust_code, period
+
+),
+
+stated as (
+
+    select
+        trust_code,
+        period,
+        cast({{ json_get_text('community_health_data', ["'metadata'", "'services_reported'"]) }}
+            as bigint) as services_reported,
+        cast({{ json_get_text('community_health_data', ["'metadata'", "'total_waiting_all_services'"]) }}
+            as bigint) as total_waiting_all_services,
+        cast({{ json_get_text('community_health_data', ["'metadata'", "'services_with_52plus_breaches'"]) }}
+            as bigint) as services_with_52plus_breaches
+    from trust_metrics
+
+),
+
+mismatches as (
+
+    select
+        stated.trust_code,
+        stated.period,
+        stated.services_reported,
+        recomputed.services_reported as services_in_json,
+        stated.total_waiting_all_services,
+        recomputed.total_waiting_all_services as total_in_json,
+        stated.services_with_52plus_breaches,
+        recomputed.services_with_52plus_breaches as breaches_in_json
+    from stated
+    left join recomputed
+        on
+            stated.trust_code = recomputed.trust_code
+            and stated.period = recomputed.period
+    where
+        recomputed.trust_code is null
+        or stated.services_reported != recomputed.services_reported
+        or stated.total_waiting_all_services != recomputed.total_waiting_all_services
+        or stated.services_with_52plus_breaches != recomputed.services_with_52plus_breaches
+
+)
+
+select * from mismatches
