@@ -66,17 +66,37 @@ def _land(args: argparse.Namespace) -> int:
     return 1 if summary.errors else 0
 
 
+class _Formatter(logging.Formatter):
+    """Progress lines as they are; problems prefixed with their level ("error: ...")."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
+
+
+def _configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(levelname)s %(message)s" if args.quiet else "%(message)s",
-        stream=sys.stderr,
-    )
+    _configure_logging(args.quiet)
     try:
         if args.command == "land":
             return _land(args)
     except LoaderError as error:
-        print(f"error: {error}", file=sys.stderr)
+        logger.error("%s", error)
+        return 2
+    except Exception as error:
+        # database driver errors (a locked DuckDB file, a dropped connection) are expected
+        # operational failures: one line, not a traceback. Anything else is a bug.
+        if type(error).__module__.split(".")[0] not in ("duckdb", "_duckdb", "psycopg"):
+            raise
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        logger.error("database error: %s", first_line)
         return 2
     return 2

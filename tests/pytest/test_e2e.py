@@ -1,0 +1,199 @@
+"""End to end on each target: the 12 real workbooks landed and built, checked against the files."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from typing import Any
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from tests.pytest.conftest import Target, real_workbooks
+
+pytestmark = pytest.mark.e2e
+
+MEASURE_COLUMNS = {
+    "Total waiting list": "total_waiting",
+    "0-1 weeks (0-7 days)": "wait_0_1_weeks",
+    "1-2 weeks (8-14 days)": "wait_1_2_weeks",
+    "2-4 weeks (15-28 days)": "wait_2_4_weeks",
+    "4-12 weeks (29-84 days)": "wait_4_12_weeks",
+    "12-18 weeks (85-126 days)": "wait_12_18_weeks",
+    "18-52 weeks (127-364 days)": "wait_18_52_weeks",
+    "over 52 weeks (over 365 days)": "wait_52_plus_weeks",
+    "52-104 weeks (365-728 days)": "wait_52_104_weeks",
+    "over 104 weeks (over 2 years)": "wait_104_plus_weeks",
+}
+
+
+@cache
+def published_provider_cells(month: str) -> dict[tuple[str, str, str], float | None]:
+    """(org_code, service label, fct column) -> value, read straight from the workbook file."""
+    path = next(p for p in real_workbooks() if p.stem.endswith(month))
+    book = CalamineWorkbook.from_path(str(path))
+    cells: dict[tuple[str, str, str], float | None] = {}
+    for name in book.sheet_names:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        title = str(rows[0][0])
+        if " by service, " not in title:
+            continue
+        measure = title.split(" by service, ")[0].replace("Number waiting ", "").replace(">", "")
+        column = MEASURE_COLUMNS.get(measure)
+        if column is None:
+            continue
+        header_index = next(i for i, row in enumerate(rows) if row and row[0] == "Organisation Type")
+        header = rows[header_index]
+        for row in rows[header_index + 1 :]:
+            if row[0] != "Provider":
+                continue
+            for label, value in zip(header[3:], row[3:], strict=True):
+                cells[(str(row[1]), str(label), column)] = None if value == "" else float(value)
+    return cells
+
+
+def fct_provider_cells(target: Target, period: str) -> dict[tuple[str, str, str], float | None]:
+    columns = list(dict.fromkeys(MEASURE_COLUMNS.values()))
+    rows = target.query(
+        f"select org_code, service_label, {', '.join(columns)} from marts.fct_community_waits "
+        f"where org_type = 'Provider' and period = date '{period}'"
+    )
+    result: dict[tuple[str, str, str], float | None] = {}
+    for org_code, label, *values in rows:
+        for column, value in zip(columns, values, strict=True):
+            result[(str(org_code), str(label), column)] = None if value is None else float(value)  # type: ignore[arg-type]
+    return result
+
+
+@pytest.mark.parametrize(
+    ("month", "period"),
+    [
+        ("2024-25-August", "2024-08-01"),  # over-52-weeks layout (Table 4g, no 4h)
+        ("2024-25-January", "2025-01-01"),  # split layout, header row moved down a row
+        ("2025-26-July", "2025-07-01"),  # split layout, latest month
+    ],
+)
+def test_fct_matches_workbook_cell_for_cell(built: Target, month: str, period: str) -> None:
+    published = published_provider_cells(month)
+    modelled = fct_provider_cells(built, period)
+    # every published provider cell equals the mart (blank = null, 0 = 0) ...
+    mismatches = {key: (value, modelled.get(key, "missing")) for key, value in published.items() if modelled.get(key, "missing") != value}
+    assert not mismatches, list(mismatches.items())[:10]
+    # ... and the mart has no provider value the workbook does not (the derived
+    # wait_52_plus_weeks of split months aside)
+    extra = {
+        key
+        for key, value in modelled.items()
+        if key not in published and value is not None and key[2] != "wait_52_plus_weeks"
+    }
+    assert not extra
+
+
+def test_known_values(built: Target) -> None:
+    rows = built.query(
+        "select total_waiting, wait_52_plus_weeks, wait_52_104_weeks, wait_104_plus_weeks "
+        "from marts.fct_community_waits where period = date '2025-07-01' and org_type = 'National' "
+        "and service_key = 'msk_service'"
+    )
+    total, over_52, band_52_104, over_104 = rows[0]
+    assert total == 385593
+    assert over_52 == band_52_104 + over_104  # type: ignore[operator]
+    # August 2024 publishes over-52 weeks directly and no split
+    assert built.query(
+        "select count(wait_52_plus_weeks) > 0, count(wait_52_104_weeks) from marts.fct_community_waits "
+        "where period = date '2024-08-01'"
+    ) == [(True, 0)]
+    # every organisation row of every release: 12 months x 47 services x 190-204 rows
+    assert built.query("select count(*), count(distinct period) from marts.fct_community_waits") == [(109557, 12)]
+
+
+def community_json(target: Target, trust_code: str, period: str) -> dict[str, Any] | None:
+    cast = "cast(community_health_data as varchar)" if target.name == "duckdb" else "community_health_data::text"
+    rows = target.query(
+        f"select {cast} from marts.trust_metrics where trust_code = '{trust_code}' and period = date '{period}'"
+    )
+    assert len(rows) == 1
+    return None if rows[0][0] is None else json.loads(str(rows[0][0]))
+
+
+def test_community_health_data_shape(built: Target) -> None:
+    data = community_json(built, "RJ7", "2025-07-01")
+    assert data is not None
+    assert data["adult_services"]["neurorehabilitation"] == {
+        "total_waiting": 46,
+        "wait_0_1_weeks": 10,
+        "wait_1_2_weeks": 4,
+        "wait_2_4_weeks": 9,
+        "wait_4_12_weeks": 20,
+        "wait_12_18_weeks": 2,
+        "wait_18_52_weeks": 1,
+        "wait_52_plus_weeks": 0,
+        "wait_52_104_weeks": 0,
+        "wait_104_plus_weeks": 0,
+    }
+    assert set(data["adult_services"]) == {"ltc_falls", "neurorehabilitation"}  # blank services omitted
+    assert data["cyp_services"] == {}
+    assert data["metadata"] == {
+        "last_updated": "2025-09-11",
+        "services_reported": 2,
+        "total_waiting_all_services": 70,
+        "services_with_52plus_breaches": 0,
+    }
+    august = community_json(built, "RJ7", "2024-08-01")
+    assert august is not None
+    for service in august["adult_services"].values():
+        assert "wait_52_104_weeks" not in service and "wait_52_plus_weeks" in service
+    # a trust with no community provider has no community data
+    assert community_json(built, "RA7", "2025-07-01") is None
+
+
+def test_coverage_every_month(built: Target) -> None:
+    rows = built.query(
+        "select period, total_trusts, trusts_with_community_data from marts.community_period_coverage order by period"
+    )
+    assert len(rows) == 12
+    assert all(total == 151 and 90 <= with_data <= 100 for _, total, with_data in rows)
+    # July 2025, as stated in the README
+    assert rows[-1][2] == 97
+    json_text = (
+        "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
+    )
+    totals = built.query(f"select {json_text} from marts.trust_metrics where period = date '2025-07-01' and community_health_data is not null")
+    services = sum(json.loads(str(r[0]))["metadata"]["services_reported"] for r in totals)
+    waiting = sum(json.loads(str(r[0]))["metadata"]["total_waiting_all_services"] for r in totals)
+    assert (services, waiting) == (1387, 751038)
+
+
+def test_rebuild_gives_identical_json(built: Target) -> None:
+    json_text = (
+        "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
+    )
+    sql = f"select trust_code, period, {json_text} from marts.trust_metrics order by trust_code, period"
+    before = built.query(sql)
+    built.run("dbt", "run", "--select", "int_community_health_data_built+")
+    assert built.query(sql) == before
+
+
+def test_trust_metrics_unique_despite_duplicate_extract_rows(built: Target) -> None:
+    assert built.query(
+        "select count(*), count(distinct trust_code || cast(period as varchar)) from marts.trust_metrics"
+    ) == [(1812, 1812)]
+    assert built.query("select count(*) from raw_trust_metrics.trust_metrics_extract") == [(1816,)]
+
+
+def test_loader_and_dbt_agree_on_every_month(built: Target) -> None:
+    landed = built.query(
+        "select reporting_period, sheet_count from raw_chs.load_log where source_kind = 'chs_workbook' order by 1"
+    )
+    assert len(landed) == 12
+    assert [count for _, count in landed] == [13, 13, 13, 13] + [14] * 8
+
+
+def test_relanding_is_a_no_op(built: Target) -> None:
+    before = built.query("select count(*) from raw_chs.workbook_cells")
+    result = built.run("loader", "land", str(real_workbooks()[0].parent))
+    assert "landed 0, superseded 0, skipped 12" in result.stdout
+    assert built.query("select count(*) from raw_chs.workbook_cells") == before
+
+
