@@ -1,0 +1,115 @@
+"""The dbt validation tests fail on broken input: each case corrupts a copy of a built
+warehouse (landed cells, a seed table or a mart) and expects the specific test to fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pytest.conftest import Target
+
+pytestmark = pytest.mark.e2e
+
+JULY_TABLE_4 = (
+    "file_sha256 = (select file_sha256 from raw_chs.load_log where reporting_period = date '2025-07-01') "
+    "and sheet_name = 'Table 4'"
+)
+
+
+def failing_tests(target: Target, *dbt_args: str) -> str:
+    result = target.run("dbt", *dbt_args, check=False)
+    assert result.returncode != 0, result.stdout[-3000:]
+    return result.stdout
+
+
+def test_validation_passes_on_the_real_releases(copy_of_built_duckdb: Target) -> None:
+    result = copy_of_built_duckdb.run("dbt", "test")
+    assert "ERROR=0" in result.stdout
+
+
+def test_unknown_service_label_stops_the_build_naming_it(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute(
+        "update raw_chs.workbook_cells set cell_text = '(A) Audiology (new)' "
+        f"where {JULY_TABLE_4} and cell_text = '(A) Audiology'"
+    )
+    output = failing_tests(copy_of_built_duckdb, "build", "--select", "stg_chs__waiting_list_values+")
+    assert "unknown service label (add it to seeds/chs_services.csv): (A) Audiology (new)" in output
+
+
+def test_provider_value_changed_breaks_reconciliation(copy_of_built_duckdb: Target) -> None:
+    # (A) Musculoskeletal service (column 10) of the first provider reporting it, July 2025
+    copy_of_built_duckdb.execute(
+        "update raw_chs.workbook_cells set cell_text = cast(cast(cell_text as integer) + 1000 as varchar) "
+        f"where {JULY_TABLE_4} and column_number = 10 and row_number = ("
+        f"  select min(row_number) from raw_chs.workbook_cells where {JULY_TABLE_4} "
+        "   and column_number = 10 and cell_type = 'n' and row_number in ("
+        f"    select row_number from raw_chs.workbook_cells where {JULY_TABLE_4} "
+        "     and column_number = 1 and cell_text = 'Provider'))"
+    )
+    output = failing_tests(copy_of_built_duckdb, "build", "--select", "stg_chs__waiting_list_values+")
+    assert "assert_fct_community_waits__national_equals_sum_of_providers" in output
+    assert "FAIL" in output
+
+
+def test_missing_band_sheet_fails_the_band_sum_check(copy_of_built_duckdb: Target) -> None:
+    # drop every weeks-waited band of three months: far more than the 5% the source explains
+    copy_of_built_duckdb.execute(
+        "delete from raw_chs.workbook_cells where sheet_name = 'Table 4d' and file_sha256 in ("
+        "  select file_sha256 from raw_chs.load_log where reporting_period >= date '2025-05-01')"
+    )
+    output = failing_tests(copy_of_built_duckdb, "build", "--select", "stg_chs__waiting_list_values+")
+    assert "fct_community_waits__bands_sum_to_total__error" in output
+
+
+def test_lost_community_data_fails_coverage(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute(
+        "update marts.trust_metrics set community_health_data = null "
+        "where trust_code = 'RJ7' and period = date '2025-07-01'"
+    )
+    output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_metrics__community_coverage_complete")
+    assert "Got 1 result" in output
+
+
+def test_inconsistent_metadata_fails(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute(
+        "update marts.trust_metrics set community_health_data = json_merge_patch("
+        "community_health_data, '{\"metadata\": {\"services_reported\": 99}}') "
+        "where trust_code = 'RJ7' and period = date '2025-07-01'"
+    )
+    output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_metrics__metadata_matches_services")
+    assert "Got 1 result" in output
+
+
+def test_zero_turned_blank_fails(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute(
+        "update marts.fct_community_waits set wait_0_1_weeks = null where rowid = ("
+        "  select min(rowid) from marts.fct_community_waits where wait_0_1_weeks = 0)"
+    )
+    output = failing_tests(
+        copy_of_built_duckdb, "test", "--select", "assert_fct_community_waits__blanks_and_zeros_preserved"
+    )
+    assert "Got 1 result" in output
+
+
+def test_mapping_to_unknown_trust_fails(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute("update seeds.trust_mapping set trust_code = 'ZZZ' where org_code = 'RJ7'")
+    output = failing_tests(
+        copy_of_built_duckdb, "test", "--select", "assert_trust_mapping__mapped_trusts_in_trust_metrics"
+    )
+    assert "FAIL" in output
+
+
+def test_duplicate_trust_month_fails_uniqueness(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute(
+        "insert into marts.trust_metrics select * from marts.trust_metrics where trust_code = 'RJ7' limit 1"
+    )
+    output = failing_tests(copy_of_built_duckdb, "test", "--select", "trust_metrics,test_type:generic")
+    assert "unique_combination_of_columns_trust_metrics_trust_code__period" in output
+
+
+def test_unmapped_provider_warns_with_a_proposal(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute("delete from seeds.trust_mapping where org_code = 'RJ7'")
+    copy_of_built_duckdb.run("dbt", "run", "--select", "trust_mapping_proposals")
+    result = copy_of_built_duckdb.run("dbt", "test", "--select", "assert_trust_mapping__covers_every_provider")
+    assert "WARN 1" in result.stdout
+    rows = copy_of_built_duckdb.query("select org_code, trust_code, match_reason from marts.trust_mapping_proposals")
+    assert rows == [("RJ7", "RJ7", "matched_by_code")]
