@@ -13,6 +13,7 @@ from loader import __version__
 from loader.errors import LoaderError
 from loader.land import land_paths
 from loader.profiles import load_connection
+from loader.report import dq_summary, propose_mapping
 from loader.warehouse import open_warehouse
 
 logger = logging.getLogger("loader")
@@ -32,6 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     land.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _add_target(land)
+
+    summary = commands.add_parser(
+        "dq-summary",
+        help="data-quality summary of the last dbt build (tests passed, warned, failed, offending rows)",
+    )
+    summary.add_argument("--run-results", type=Path, default=None, help="default: target/run_results.json")
+
+    propose = commands.add_parser(
+        "propose-mapping",
+        help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet",
+    )
+    _add_target(propose)
     return parser
 
 
@@ -82,12 +95,32 @@ def _configure_logging(quiet: bool) -> None:
     logger.propagate = False
 
 
+def _dq_summary(args: argparse.Namespace) -> int:
+    text, failed = dq_summary(args.run_results)
+    print(text)
+    return 1 if failed else 0
+
+
+def _propose_mapping(args: argparse.Namespace) -> int:
+    warehouse = open_warehouse(load_connection(args.target, args.profiles_dir))
+    try:
+        text = propose_mapping(warehouse)
+    finally:
+        warehouse.close()
+    print(text, end="")
+    proposals = text.count("\n") - 1
+    logger.info("%d provider(s) to review; add the reviewed rows to seeds/trust_mapping.csv", proposals)
+    return 0
+
+
+COMMANDS = {"land": _land, "dq-summary": _dq_summary, "propose-mapping": _propose_mapping}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.quiet)
     try:
-        if args.command == "land":
-            return _land(args)
+        return COMMANDS[args.command](args)
     except LoaderError as error:
         logger.error("%s", error)
         return 2
@@ -99,4 +132,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         logger.error("database error: %s", first_line)
         return 2
-    return 2

@@ -33,9 +33,7 @@ def read_extract(path: Path, data: bytes) -> Extract:
             if not record:
                 continue
             if len(record) != len(header):
-                raise BadInputError(
-                    path, f"line {line_number} has {len(record)} fields, the header has {len(header)}"
-                )
+                raise BadInputError(path, f"line {line_number} has {len(record)} fields, the header has {len(header)}")
             rows.append([value if value != "" else None for value in record])
     except StopIteration:
         raise BadInputError(path, "empty file") from None

@@ -85,9 +85,7 @@ def land_file(warehouse: Warehouse, path: Path) -> FileResult:
     return _land_workbook(warehouse, workbook, len(data), sha256, started)
 
 
-def _land_workbook(
-    warehouse: Warehouse, workbook: Workbook, size: int, sha256: str, started: float
-) -> FileResult:
+def _land_workbook(warehouse: Warehouse, workbook: Workbook, size: int, sha256: str, started: float) -> FileResult:
     period = workbook.reporting_period
     with warehouse.transaction():
         current = warehouse.current_release(WORKBOOK_KIND, period)

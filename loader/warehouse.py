@@ -139,9 +139,7 @@ class Warehouse:
                 self.execute(statement)
 
     def is_landed(self, file_sha256: str) -> bool:
-        rows = self.execute(
-            self._sql(f"select 1 from {LOAD_LOG_TABLE} where file_sha256 = ?"), (file_sha256,)
-        )
+        rows = self.execute(self._sql(f"select 1 from {LOAD_LOG_TABLE} where file_sha256 = ?"), (file_sha256,))
         return bool(rows)
 
     def current_release(self, source_kind: str, period: dt.date | None) -> Release | None:

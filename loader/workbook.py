@@ -150,8 +150,7 @@ def read_workbook(path: Path, content: BinaryIO) -> Workbook:
     content.seek(0)
     try:
         book = CalamineWorkbook.from_filelike(content)
-        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                  for name in book.sheet_names]
+        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in book.sheet_names]
     except (CalamineError, OSError, ValueError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInputError(path, f"corrupt or unreadable workbook ({detail})") from exc
@@ -169,19 +168,18 @@ def read_workbook(path: Path, content: BinaryIO) -> Workbook:
                 if month is not None:
                     periods.add(dt.date(int(match.group(2)), month, 1))
         if not cover:
-            cover = _cover_dates(rows[:_TITLE_SCAN_ROWS * 2])
+            cover = _cover_dates(rows[: _TITLE_SCAN_ROWS * 2])
         _append_sheet(cells, sheet_index, sheet_name, rows)
         has_org_header = has_org_header or any(
             isinstance(value, str) and value.strip().lower() == "organisation type"
-            for row in rows[:_TITLE_SCAN_ROWS * 2]
+            for row in rows[: _TITLE_SCAN_ROWS * 2]
             for value in row
         )
 
     if not periods or not has_org_header:
         raise BadInputError(
             path,
-            "not the CHS waiting-list publication (no 'Organisation Type' table titled "
-            "'... by service, <Month YYYY>')",
+            "not the CHS waiting-list publication (no 'Organisation Type' table titled '... by service, <Month YYYY>')",
         )
     if len(periods) > 1:
         listed = ", ".join(sorted(period.strftime("%B %Y") for period in periods))

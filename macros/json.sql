@@ -30,6 +30,22 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#-
+    An object keyed by column name from `columns`, or null when every column is null
+    (so "no A&E figures" is a null column, not an object of nulls).
+-#}
+{% macro json_object_of_columns(columns) -%}
+    {%- if columns | length == 0 -%}
+        {{ json_null() }}
+    {%- else -%}
+        {%- set pairs = [] -%}
+        {%- for column in columns -%}
+            {%- do pairs.extend(["'" ~ column ~ "'", column]) -%}
+        {%- endfor -%}
+        case when {{ columns | join(' is not null or ') }} is not null then {{ json_object(pairs) }} end
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Aggregate (key, json value) rows into one object; keys in a fixed order so output is stable. -#}
 {% macro json_object_agg(key_expression, value_expression) -%}
     {{ return(adapter.dispatch('json_object_agg', 'chs_waiting_lists')(key_expression, value_expression)) }}

@@ -39,7 +39,7 @@
         {%- for name in ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
                          'september', 'october', 'november', 'december'] %}
         when '{{ name }}' then {{ loop.index }}
-        {%- endfor %}
+    {%- endfor %}
     end
 {%- endmacro %}
 

@@ -89,12 +89,12 @@ final as (
             ]),
         ]) }} as community_health_data
     from metadata
-    left join category_objects as adult
+    left join category_objects as adult  -- noqa: ST11
         on
             metadata.trust_code = adult.trust_code
             and metadata.period = adult.period
             and adult.service_category = 'adult'
-    left join category_objects as cyp
+    left join category_objects as cyp  -- noqa: ST11
         on
             metadata.trust_code = cyp.trust_code
             and metadata.period = cyp.period

@@ -6,6 +6,13 @@
 -#}
 {{ config(materialized='table') }}
 
+{%- set unknown_service = raise_error(
+    "'unknown service label (add it to seeds/chs_services.csv): ' || waiting_list_values.service_label"
+) %}
+{%- set unknown_band = raise_error(
+    "'unknown weeks-waited band in a table title: ' || waiting_list_values.measure_label"
+) %}
+
 with
 
 waiting_list_values as (
@@ -38,8 +45,7 @@ classified as (
         services.service_category,
         -- the check sits in an output column so no optimiser can prune it
         case
-            when services.service_key is null
-                then {{ raise_error("'unknown service label (add it to seeds/chs_services.csv): ' || waiting_list_values.service_label") }}
+            when services.service_key is null then {{ unknown_service }}  -- noqa: ST02
             else services.service_key
         end as service_key,
         services.published_order,
@@ -47,7 +53,7 @@ classified as (
         case
             when waiting_list_values.measure_label = 'Total waiting list' then 'total_waiting'
             when wait_bands.band_key is not null then wait_bands.band_key
-            else {{ raise_error("'unknown weeks-waited band in a table title: ' || waiting_list_values.measure_label") }}
+            else {{ unknown_band }}
         end as measure_key
     from waiting_list_values
     left join services
@@ -117,9 +123,9 @@ final as (
         case
             when has_52_week_split = 1
                 then case
-                    when wait_52_104_weeks is not null or wait_104_plus_weeks is not null
-                        then coalesce(wait_52_104_weeks, 0) + coalesce(wait_104_plus_weeks, 0)
-                end
+                        when wait_52_104_weeks is not null or wait_104_plus_weeks is not null
+                            then coalesce(wait_52_104_weeks, 0) + coalesce(wait_104_plus_weeks, 0)
+                    end
             else published_52_plus_weeks
         end as wait_52_plus_weeks,
         wait_52_104_weeks,

@@ -46,18 +46,7 @@ final as (
         icb_code,
         icb_name,
         {%- for domain, columns in domain_columns.items() %}
-        {%- set pairs = [] -%}
-        {%- for column in columns -%}
-            {%- do pairs.extend(["'" ~ column ~ "'", column]) -%}
-        {%- endfor %}
-        {%- if columns %}
-        case
-            when {% for column in columns %}{{ column }} is not null{% if not loop.last %} or {% endif %}{% endfor %}
-                then {{ json_object(pairs) }}
-        end as {{ domain }},
-        {%- else %}
-        {{ json_null() }} as {{ domain }},
-        {%- endif %}
+        {{ json_object_of_columns(columns) }} as {{ domain }},  -- noqa: LT02
         {%- endfor %}
         source_file_sha256,
         source_row_number

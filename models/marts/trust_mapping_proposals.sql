@@ -60,7 +60,7 @@ final as (
             else 'not_an_nhs_trust'
         end as match_reason,
         'proposed for review; first seen ' || cast(unmapped_providers.first_period as {{ dbt.type_string() }})
-        as note,
+            as note,
         unmapped_providers.first_period,
         unmapped_providers.last_period
     from unmapped_providers

@@ -48,9 +48,7 @@ class Target:
             command = [sys.executable, "-m", "loader", *args[1:], "--target", self.name]
         else:
             command = [str(BIN_DIR / "dbt"), *args[1:], "--target", self.name]
-        result = subprocess.run(
-            command, cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, check=False
-        )
+        result = subprocess.run(command, cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, check=False)
         if check and result.returncode != 0:
             raise AssertionError(
                 f"{' '.join(command)} exited {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-
 from typing import Any
 
 import pytest
@@ -78,7 +77,11 @@ def test_fct_matches_workbook_cell_for_cell(built: Target, month: str, period: s
     published = published_provider_cells(month)
     modelled = fct_provider_cells(built, period)
     # every published provider cell equals the mart (blank = null, 0 = 0) ...
-    mismatches = {key: (value, modelled.get(key, "missing")) for key, value in published.items() if modelled.get(key, "missing") != value}
+    mismatches = {
+        key: (value, modelled.get(key, "missing"))
+        for key, value in published.items()
+        if modelled.get(key, "missing") != value
+    }
     assert not mismatches, list(mismatches.items())[:10]
     # ... and the mart has no provider value the workbook does not (the derived
     # wait_52_plus_weeks of split months aside)
@@ -156,19 +159,18 @@ def test_coverage_every_month(built: Target) -> None:
     assert all(total == 151 and 90 <= with_data <= 100 for _, total, with_data in rows)
     # July 2025, as stated in the README
     assert rows[-1][2] == 97
-    json_text = (
-        "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
+    json_text = "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
+    totals = built.query(
+        f"select {json_text} from marts.trust_metrics "
+        "where period = date '2025-07-01' and community_health_data is not null"
     )
-    totals = built.query(f"select {json_text} from marts.trust_metrics where period = date '2025-07-01' and community_health_data is not null")
     services = sum(json.loads(str(r[0]))["metadata"]["services_reported"] for r in totals)
     waiting = sum(json.loads(str(r[0]))["metadata"]["total_waiting_all_services"] for r in totals)
     assert (services, waiting) == (1387, 751038)
 
 
 def test_rebuild_gives_identical_json(built: Target) -> None:
-    json_text = (
-        "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
-    )
+    json_text = "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
     sql = f"select trust_code, period, {json_text} from marts.trust_metrics order by trust_code, period"
     before = built.query(sql)
     built.run("dbt", "run", "--select", "int_community_health_data_built+")
@@ -195,5 +197,3 @@ def test_relanding_is_a_no_op(built: Target) -> None:
     result = built.run("loader", "land", str(real_workbooks()[0].parent))
     assert "landed 0, superseded 0, skipped 12" in result.stdout
     assert built.query("select count(*) from raw_chs.workbook_cells") == before
-
-

@@ -65,7 +65,9 @@ def test_revised_month_replaces_and_log_keeps_both(tmp_path: Path, db_path: Path
 
 def test_older_release_landed_later_does_not_win(tmp_path: Path, db_path: Path) -> None:
     newer = write_chs_workbook(tmp_path / "newer.xlsx", published="11/09/2025", revised="01/10/2025")
-    older = write_chs_workbook(tmp_path / "older.xlsx", published="11/09/2025", values={(TOTAL, "NNV", "(A) Audiology"): 1})
+    older = write_chs_workbook(
+        tmp_path / "older.xlsx", published="11/09/2025", values={(TOTAL, "NNV", "(A) Audiology"): 1}
+    )
     assert land(newer) == 0
     assert land(older) == 0
     log = dict(query(db_path, "select file_name, release_status from raw_chs.load_log"))
@@ -94,8 +96,7 @@ def test_failure_mid_file_leaves_earlier_files_intact(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = [
-        write_chs_workbook(tmp_path / f"{month}.xlsx", month=f"{month} 2025")
-        for month in ("April", "May", "June")
+        write_chs_workbook(tmp_path / f"{month}.xlsx", month=f"{month} 2025") for month in ("April", "May", "June")
     ]
     warehouse = DuckDBWarehouse(str(db_path))
     original = land_module.Warehouse.log_load
@@ -110,9 +111,7 @@ def test_failure_mid_file_leaves_earlier_files_intact(
         land_paths(warehouse, files)
     warehouse.close()
     assert query(db_path, "select count(*) from raw_chs.load_log") == [(2,)]
-    cells_per_file = query(
-        db_path, "select count(distinct file_sha256), count(*) from raw_chs.workbook_cells"
-    )
+    cells_per_file = query(db_path, "select count(distinct file_sha256), count(*) from raw_chs.workbook_cells")
     assert cells_per_file[0][0] == 2
     # a retry lands the third file and skips the two already there
     monkeypatch.setattr(land_module.Warehouse, "log_load", original)
@@ -124,7 +123,10 @@ def test_extract_lands_verbatim_and_is_replaced(tmp_path: Path, db_path: Path) -
     csv_path = tmp_path / "extract.csv"
     csv_path.write_text('trust_code,period,trust_name\nRJ7,2025-07-01,"ST GEORGE\'S, ""QUOTED"""\nRAX,2025-07-01,\n')
     assert land(csv_path) == 0
-    rows = query(db_path, "select trust_code, trust_name, _row_number from raw_trust_metrics.trust_metrics_extract order by 3")
+    rows = query(
+        db_path,
+        "select trust_code, trust_name, _row_number from raw_trust_metrics.trust_metrics_extract order by 3",
+    )
     assert rows == [("RJ7", 'ST GEORGE\'S, "QUOTED"', 2), ("RAX", None, 3)]
     csv_path.write_text("trust_code,period\nRJ7,2025-08-01\n")
     assert land(csv_path) == 0
@@ -153,9 +155,10 @@ def test_all_real_workbooks_land_every_cell(tmp_path: Path, db_path: Path) -> No
         "select count(*), count(distinct file_sha256), count(distinct file_sha256 || sheet_name) "
         "from raw_chs.workbook_cells",
     ) == [(expected_cells, 12, expected_sheets)]
-    assert query(db_path, "select sum(cell_count), sum(sheet_count) from raw_chs.load_log where source_kind = 'chs_workbook'") == [
-        (expected_cells, expected_sheets)
-    ]
+    assert query(
+        db_path,
+        "select sum(cell_count), sum(sheet_count) from raw_chs.load_log where source_kind = 'chs_workbook'",
+    ) == [(expected_cells, expected_sheets)]
     # a real value, verbatim: July 2025, Table 4, National, (A) Musculoskeletal service
     assert query(
         db_path,

@@ -65,14 +65,16 @@ def test_lost_community_data_fails_coverage(copy_of_built_duckdb: Target) -> Non
         "update marts.trust_metrics set community_health_data = null "
         "where trust_code = 'RJ7' and period = date '2025-07-01'"
     )
-    output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_metrics__community_coverage_complete")
+    output = failing_tests(
+        copy_of_built_duckdb, "test", "--select", "assert_trust_metrics__community_coverage_complete"
+    )
     assert "Got 1 result" in output
 
 
 def test_inconsistent_metadata_fails(copy_of_built_duckdb: Target) -> None:
     copy_of_built_duckdb.execute(
         "update marts.trust_metrics set community_health_data = json_merge_patch("
-        "community_health_data, '{\"metadata\": {\"services_reported\": 99}}') "
+        'community_health_data, \'{"metadata": {"services_reported": 99}}\') '
         "where trust_code = 'RJ7' and period = date '2025-07-01'"
     )
     output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_metrics__metadata_matches_services")

@@ -53,18 +53,18 @@ published as (
 modelled as (
 
     {%- for measure in measures %}
-    select
-        period,
-        '{{ measure }}' as measure,
-        count({{ measure }}) as value_count,
-        sum(case when {{ measure }} = 0 then 1 else 0 end) as zero_count
-    from community_waits
-    {%- if measure == 'wait_52_plus_weeks' %}
-    where period not in (select period from split_months)
-    {%- endif %}
-    group by period
-    having count({{ measure }}) > 0
-    {% if not loop.last %}union all{% endif %}
+        select
+            period,
+            '{{ measure }}' as measure,
+            count({{ measure }}) as value_count,
+            sum(case when {{ measure }} = 0 then 1 else 0 end) as zero_count
+        from community_waits
+        {%- if measure == 'wait_52_plus_weeks' %}
+            where period not in (select split_months.period from split_months)
+        {%- endif %}
+        group by period
+        having count({{ measure }}) > 0
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),

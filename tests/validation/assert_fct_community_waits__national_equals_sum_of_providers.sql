@@ -31,10 +31,10 @@ totals as (
         community_waits.period,
         community_waits.service_label,
         {%- for measure in measures %}
-        max(case when community_waits.org_type = 'National' then community_waits.{{ measure }} end)
-        as national_{{ measure }},
-        sum(case when community_waits.org_type = 'Provider' then community_waits.{{ measure }} end)
-        as providers_{{ measure }}{% if not loop.last %},{% endif %}
+            max(case when community_waits.org_type = 'National' then community_waits.{{ measure }} end)
+                as national_{{ measure }},
+            sum(case when community_waits.org_type = 'Provider' then community_waits.{{ measure }} end)
+                as providers_{{ measure }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from community_waits
     inner join services
@@ -47,15 +47,15 @@ totals as (
 mismatches as (
 
     {%- for measure in measures %}
-    select
-        period,
-        service_label,
-        '{{ measure }}' as measure,
-        national_{{ measure }} as national_value,
-        providers_{{ measure }} as providers_sum
-    from totals
-    where coalesce(national_{{ measure }}, -1) != coalesce(providers_{{ measure }}, -1)
-    {% if not loop.last %}union all{% endif %}
+        select
+            period,
+            service_label,
+            '{{ measure }}' as measure,
+            national_{{ measure }} as national_value,
+            providers_{{ measure }} as providers_sum
+        from totals
+        where coalesce(national_{{ measure }}, -1) != coalesce(providers_{{ measure }}, -1)
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 )

@@ -30,7 +30,7 @@ unknown_codes as (
         cast(null as date) as period,
         'trust_code not in trust_metrics' as problem
     from trust_mapping
-    where trust_mapping.trust_code not in (select trust_code from trust_metrics)
+    where trust_mapping.trust_code not in (select trust_metrics.trust_code from trust_metrics)
 
 ),
 

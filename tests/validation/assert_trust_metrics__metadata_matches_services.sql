@@ -36,10 +36,14 @@ services as (
     select
         trust_code,
         period,
-        cast({{ json_get_text('community_health_data', ['category', 'service_key', "'total_waiting'"]) }}
-            as bigint) as total_waiting,
-        cast({{ json_get_text('community_health_data', ['category', 'service_key', "'wait_52_plus_weeks'"]) }}
-            as bigint) as wait_52_plus_weeks
+        cast(
+            {{ json_get_text('community_health_data', ['category', 'service_key', "'total_waiting'"]) }}
+            as bigint
+        ) as total_waiting,
+        cast(
+            {{ json_get_text('community_health_data', ['category', 'service_key', "'wait_52_plus_weeks'"]) }}
+            as bigint
+        ) as wait_52_plus_weeks
     from service_keys
 
 ),
@@ -62,12 +66,18 @@ stated as (
     select
         trust_code,
         period,
-        cast({{ json_get_text('community_health_data', ["'metadata'", "'services_reported'"]) }}
-            as bigint) as services_reported,
-        cast({{ json_get_text('community_health_data', ["'metadata'", "'total_waiting_all_services'"]) }}
-            as bigint) as total_waiting_all_services,
-        cast({{ json_get_text('community_health_data', ["'metadata'", "'services_with_52plus_breaches'"]) }}
-            as bigint) as services_with_52plus_breaches
+        cast(
+            {{ json_get_text('community_health_data', ["'metadata'", "'services_reported'"]) }}
+            as bigint
+        ) as services_reported,
+        cast(
+            {{ json_get_text('community_health_data', ["'metadata'", "'total_waiting_all_services'"]) }}
+            as bigint
+        ) as total_waiting_all_services,
+        cast(
+            {{ json_get_text('community_health_data', ["'metadata'", "'services_with_52plus_breaches'"]) }}
+            as bigint
+        ) as services_with_52plus_breaches
     from trust_metrics
 
 ),

@@ -163,13 +163,13 @@ org_rows as (
             org_types.file_sha256 = org_names.file_sha256
             and org_types.sheet_index = org_names.sheet_index
             and org_types.sheet_row = org_names.sheet_row
-            and org_names.sheet_column = org_columns.name_column
+            and org_columns.name_column = org_names.sheet_column
     left join cells as org_codes
         on
             org_types.file_sha256 = org_codes.file_sha256
             and org_types.sheet_index = org_codes.sheet_index
             and org_types.sheet_row = org_codes.sheet_row
-            and org_codes.sheet_column = org_columns.code_column
+            and org_columns.code_column = org_codes.sheet_column
 
 ),
 

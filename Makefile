@@ -1,0 +1,63 @@
+# One entry point. `make build` is the main job, `make test` the test suite; both create
+# the project's virtual environment (.venv) on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Where the monthly workbooks and the trust_metrics extract are.
+CHS_DATA_DIR ?= ../shared/data/chswl
+CHS_TRUST_METRICS_CSV ?= ../shared/data/trust_metrics_extract.csv
+# dbt / loader target: duckdb (embedded, default) or postgres.
+CHS_TARGET ?= duckdb
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export CHS_TARGET
+
+.PHONY: help setup build land dbt-build test lint format dq-summary propose-mapping bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(BIN)/dbt: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+setup: $(BIN)/dbt  ## create .venv with the pinned dependencies
+
+build: land dbt-build  ## MAIN JOB: land every workbook and the extract, then dbt build (default DuckDB)
+
+land: setup  ## land the workbooks in CHS_DATA_DIR and the extract CSV
+	$(BIN)/python -m loader land "$(CHS_DATA_DIR)" "$(CHS_TRUST_METRICS_CSV)"
+
+dbt-build: setup  ## dbt build: seeds, models and every test, then the data-quality summary
+	@$(BIN)/dbt build; status=$$?; $(BIN)/python -m loader dq-summary; exit $$status
+
+test: setup  ## the test suite (PostgreSQL tests run when CHS_PG_HOST is set)
+	$(BIN)/pytest
+
+lint: setup  ## sqlfluff, ruff and mypy
+	$(BIN)/sqlfluff lint models tests macros analyses
+	$(BIN)/ruff check loader tests bench
+	$(BIN)/ruff format --check loader tests bench
+	$(BIN)/mypy
+
+format: setup  ## apply sqlfluff and ruff fixes
+	$(BIN)/sqlfluff fix models tests macros analyses
+	$(BIN)/ruff format loader tests bench
+
+dq-summary: setup  ## data-quality summary of the last dbt build
+	$(BIN)/python -m loader dq-summary
+
+propose-mapping: setup  ## CSV rows for providers seeds/trust_mapping.csv lacks
+	$(BIN)/python -m loader propose-mapping
+
+bench: setup  ## benchmark: landing, dbt build, backfill and monthly increment
+	$(BIN)/python bench/bench.py
+
+clean:  ## remove dbt artefacts and the local DuckDB warehouse
+	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal
