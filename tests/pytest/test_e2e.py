@@ -197,3 +197,12 @@ def test_relanding_is_a_no_op(built: Target) -> None:
     result = built.run("loader", "land", str(real_workbooks()[0].parent))
     assert "landed 0, superseded 0, skipped 12" in result.stdout
     assert built.query("select count(*) from raw_chs.workbook_cells") == before
+
+
+def test_analyses_compile_and_run(built: Target) -> None:
+    built.run("dbt", "compile", "--select", "analyses/*")
+    compiled = sorted((built.workdir / "target" / "compiled" / "chs_waiting_lists" / "analyses").glob("*.sql"))
+    assert len(compiled) == 8
+    for path in compiled:
+        rows = built.query(path.read_text())
+        assert rows, f"{path.name} returned no rows"
