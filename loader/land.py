@@ -13,8 +13,10 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from loader import __version__
 from loader.errors import BadInputError
 from loader.extract import read_extract
 from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse
-from loader.workbook import Workbook, read_workbook
+from loader.workbook import Workbook, parse_file, read_workbook
 
 logger = logging.getLogger(__name__)
 
@@ -69,20 +71,31 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
-def land_file(warehouse: Warehouse, path: Path) -> FileResult:
-    """Land one file in one transaction; raise BadInputError for input that cannot land."""
+@dataclass
+class _Task:
+    """One input file on its way through the pipeline: read, hashed, maybe parsed."""
+
+    path: Path
+    data: bytes
+    sha256: str
+    started: float
+    parsed: Future[Workbook] | None = None
+
+
+def _read(path: Path) -> _Task:
     started = time.perf_counter()
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise BadInputError(path, f"cannot read file ({exc.strerror})") from exc
-    sha256 = hashlib.sha256(data).hexdigest()
-    if warehouse.is_landed(sha256):
-        return FileResult(path, "skipped", "already landed (same bytes)")
-    if path.suffix.lower() == ".csv":
-        return _land_extract(warehouse, path, data, sha256, started)
-    workbook = read_workbook(path, io.BytesIO(data))
-    return _land_workbook(warehouse, workbook, len(data), sha256, started)
+    return _Task(path, data, hashlib.sha256(data).hexdigest(), started)
+
+
+def _land_task(warehouse: Warehouse, task: _Task) -> FileResult:
+    if task.path.suffix.lower() == ".csv":
+        return _land_extract(warehouse, task.path, task.data, task.sha256, task.started)
+    workbook = task.parsed.result() if task.parsed else read_workbook(task.path, io.BytesIO(task.data))
+    return _land_workbook(warehouse, workbook, len(task.data), task.sha256, task.started)
 
 
 def _land_workbook(warehouse: Warehouse, workbook: Workbook, size: int, sha256: str, started: float) -> FileResult:
@@ -169,30 +182,73 @@ def _land_extract(warehouse: Warehouse, path: Path, data: bytes, sha256: str, st
     )
 
 
-def land_paths(warehouse: Warehouse, paths: Iterable[Path]) -> LandSummary:
-    """Land each file on its own; a bad file is reported and the rest still land."""
+def land_paths(warehouse: Warehouse, paths: Iterable[Path], workers: int | None = None) -> LandSummary:
+    """Land each file on its own; a bad file is reported and the rest still land.
+
+    Workbooks are parsed in worker threads (``workers``, default: one per core, at most 2
+    files ahead each) while the calling thread writes them, in the order given, one
+    transaction per file.
+    """
     summary = LandSummary()
     warehouse.ensure_tables()
+    seen = warehouse.landed_hashes()
+    tasks: list[_Task] = []
     for item in expand_paths(paths):
-        if isinstance(item, BadInputError):
-            summary.errors.append(item)
-            logger.error("%s", item)
-            continue
         try:
-            result = land_file(warehouse, item)
+            if isinstance(item, BadInputError):
+                raise item
+            task = _read(item)
         except BadInputError as error:
             summary.errors.append(error)
             logger.error("%s", error)
             continue
-        summary.results.append(result)
-        logger.info(
-            "%-8s %s  %s  %d rows  %.2f s",
-            result.status,
-            result.path.name,
-            result.detail,
-            result.rows,
-            result.seconds,
-        )
+        if task.sha256 in seen:
+            _report(summary, FileResult(task.path, "skipped", "already landed (same bytes)"))
+            continue
+        seen.add(task.sha256)
+        tasks.append(task)
+
+    workbooks = [task for task in tasks if task.path.suffix.lower() == ".xlsx"]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, len(workbooks))
+    # threads, not processes: python-calamine releases the GIL while it parses, and so
+    # does DuckDB while it writes, so parsing the next files overlaps writing this one
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 and len(workbooks) > 1 else None
+    window = 2 * workers  # parses submitted ahead of the file being written
+    submitted = 0
+    written_workbooks = 0
+    try:
+        for task in tasks:
+            if pool and task.path.suffix.lower() == ".xlsx":
+                while submitted < min(written_workbooks + window, len(workbooks)):
+                    ahead = workbooks[submitted]
+                    ahead.parsed = pool.submit(parse_file, ahead.path, ahead.data)
+                    submitted += 1
+                written_workbooks += 1
+            try:
+                result = _land_task(warehouse, task)
+            except BadInputError as error:
+                summary.errors.append(error)
+                logger.error("%s", error)
+                continue
+            finally:
+                task.data = b""  # release the bytes and the parsed cells once written
+                task.parsed = None
+            _report(summary, result)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     if summary.count("landed") or summary.count("superseded"):
         warehouse.analyze()
     return summary
+
+
+def _report(summary: LandSummary, result: FileResult) -> None:
+    summary.results.append(result)
+    logger.info(
+        "%-8s %s  %s  %d rows  %.2f s",
+        result.status,
+        result.path.name,
+        result.detail,
+        result.rows,
+        result.seconds,
+    )

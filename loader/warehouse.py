@@ -138,9 +138,9 @@ class Warehouse:
             for statement in DDL:
                 self.execute(statement)
 
-    def is_landed(self, file_sha256: str) -> bool:
-        rows = self.execute(self._sql(f"select 1 from {LOAD_LOG_TABLE} where file_sha256 = ?"), (file_sha256,))
-        return bool(rows)
+    def landed_hashes(self) -> set[str]:
+        """SHA-256 of every file already landed (any status): landing those again is a no-op."""
+        return {row[0] for row in self.execute(f"select file_sha256 from {LOAD_LOG_TABLE}")}
 
     def current_release(self, source_kind: str, period: dt.date | None) -> Release | None:
         sql = (

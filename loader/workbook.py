@@ -10,6 +10,7 @@ interpreted in dbt.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -196,17 +197,35 @@ def read_workbook(path: Path, content: BinaryIO) -> Workbook:
 
 
 def _append_sheet(cells: Cells, sheet_index: int, sheet_name: str, rows: list[list[Any]]) -> None:
-    """Append the non-empty cells of one sheet; row and column numbers are 1-based, as in Excel."""
+    """Append the non-empty cells of one sheet; row and column numbers are 1-based, as in Excel.
+
+    Most cells are blank or numbers, so those take a fast path; cell_to_text does the rest.
+    """
     start = len(cells)
+    row_numbers = cells.row_number
+    column_numbers = cells.column_number
+    types = cells.cell_type
+    texts = cells.cell_text
     for row_number, row in enumerate(rows, start=1):
         for column_number, value in enumerate(row, start=1):
-            converted = cell_to_text(value)
-            if converted is None:
+            if value.__class__ is float:
+                kind, text = "n", (str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value))
+            elif value == "":
                 continue
-            cells.row_number.append(row_number)
-            cells.column_number.append(column_number)
-            cells.cell_type.append(converted[0])
-            cells.cell_text.append(converted[1])
+            else:
+                converted = cell_to_text(value)
+                if converted is None:
+                    continue
+                kind, text = converted
+            row_numbers.append(row_number)
+            column_numbers.append(column_number)
+            types.append(kind)
+            texts.append(text)
     added = len(cells) - start
     cells.sheet_index.extend([sheet_index] * added)
     cells.sheet_name.extend([sheet_name] * added)
+
+
+def parse_file(path: Path, data: bytes) -> Workbook:
+    """read_workbook on bytes: the unit of work of a parse worker thread."""
+    return read_workbook(path, io.BytesIO(data))

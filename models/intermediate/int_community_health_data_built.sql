@@ -7,6 +7,7 @@
     wait_52_104_weeks / wait_104_plus_weeks appear only in months that publish them.
     last_updated is the release's cover-page date, so rebuilding gives identical JSON.
 -#}
+{{ config(materialized='table') }}
 {%- set core_bands = [
     'total_waiting', 'wait_0_1_weeks', 'wait_1_2_weeks', 'wait_2_4_weeks', 'wait_4_12_weeks',
     'wait_12_18_weeks', 'wait_18_52_weeks', 'wait_52_plus_weeks',

@@ -7,6 +7,7 @@
     (as an upsert of the file in order would leave it); the source test
     assert_trust_metrics_extract__one_row_per_trust_month warns with the duplicates.
 -#}
+{{ config(materialized='table') }}
 {%- set extract_relation = ref('stg_trust_metrics__extract') -%}
 {%- set domain_columns = trust_metrics_domain_columns(extract_relation) -%}
 

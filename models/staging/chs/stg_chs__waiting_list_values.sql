@@ -7,10 +7,22 @@
     A blank cell gives a null value; a zero stays 0.
 
     This reshapes a single source entity (a sheet stored as cells), so the self-joins on
-    the cells table belong here rather than in an intermediate model. It is a table, not
-    a view: every later model and test reads it, and rebuilding it is the costly step.
+    the cells table belong here rather than in an intermediate model.
+
+    Incremental: rebuilding every release from cells is the costliest step of a build, so
+    a run only reshapes releases not yet in the table, and the post-hook drops releases
+    that a revision superseded. A release is immutable (its rows are keyed by its SHA-256),
+    so this is exact; after changing this model's SQL run `dbt build --full-refresh`.
 -#}
-{{ config(materialized='table', pre_hook=prefer_hash_joins()) }}
+{{ config(
+    materialized='incremental',
+    unique_key=['file_sha256', 'sheet_name', 'sheet_row', 'sheet_column'],
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=prefer_hash_joins(),
+    post_hook="delete from {{ this }} where file_sha256 not in ("
+        ~ "select file_sha256 from {{ source('raw_chs', 'load_log') }} where release_status = 'current')",
+) }}
 
 with
 
@@ -26,6 +38,9 @@ cells as (
         cell_text,
         lower(trim(cell_text)) as cell_key
     from {{ source('raw_chs', 'workbook_cells') }}
+    {%- if is_incremental() %}
+    where file_sha256 not in (select distinct landed.file_sha256 from {{ this }} as landed)
+    {%- endif %}
 
 ),
 
