@@ -39,7 +39,7 @@ cells as (
         lower(trim(cell_text)) as cell_key
     from {{ source('raw_chs', 'workbook_cells') }}
     {%- if is_incremental() %}
-    where file_sha256 not in (select distinct landed.file_sha256 from {{ this }} as landed)
+    where file_sha256 not in (select distinct landed.file_sha256 from {{ this }} as landed)  -- noqa: LT02
     {%- endif %}
 
 ),
