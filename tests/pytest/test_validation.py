@@ -1,5 +1,9 @@
 """The dbt validation tests fail on broken input: each case corrupts a copy of a built
-warehouse (landed cells, a seed table or a mart) and expects the specific test to fail."""
+warehouse (landed cells, a seed table or a mart) and expects the specific test to fail.
+
+Cases that edit landed cells rebuild with --full-refresh: the staging model is
+incremental by release (a real revision arrives as a new file with a new SHA-256; editing
+a landed release in place is only something a test does)."""
 
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ def test_unknown_service_label_stops_the_build_naming_it(copy_of_built_duckdb: T
         "update raw_chs.workbook_cells set cell_text = '(A) Audiology (new)' "
         f"where {JULY_TABLE_4} and cell_text = '(A) Audiology'"
     )
-    output = failing_tests(copy_of_built_duckdb, "build", "--select", "stg_chs__waiting_list_values+")
+    output = failing_tests(copy_of_built_duckdb, "build", "--full-refresh", "--select", "stg_chs__waiting_list_values+")
     assert "unknown service label (add it to seeds/chs_services.csv): (A) Audiology (new)" in output
 
 
@@ -45,7 +49,7 @@ def test_provider_value_changed_breaks_reconciliation(copy_of_built_duckdb: Targ
         f"    select row_number from raw_chs.workbook_cells where {JULY_TABLE_4} "
         "     and column_number = 1 and cell_text = 'Provider'))"
     )
-    output = failing_tests(copy_of_built_duckdb, "build", "--select", "stg_chs__waiting_list_values+")
+    output = failing_tests(copy_of_built_duckdb, "build", "--full-refresh", "--select", "stg_chs__waiting_list_values+")
     assert "assert_fct_community_waits__national_equals_sum_of_providers" in output
     assert "FAIL" in output
 
@@ -56,7 +60,7 @@ def test_missing_band_sheet_fails_the_band_sum_check(copy_of_built_duckdb: Targe
         "delete from raw_chs.workbook_cells where sheet_name = 'Table 4d' and file_sha256 in ("
         "  select file_sha256 from raw_chs.load_log where reporting_period >= date '2025-05-01')"
     )
-    output = failing_tests(copy_of_built_duckdb, "build", "--select", "stg_chs__waiting_list_values+")
+    output = failing_tests(copy_of_built_duckdb, "build", "--full-refresh", "--select", "stg_chs__waiting_list_values+")
     assert "fct_community_waits__bands_sum_to_total__error" in output
 
 

@@ -1,0 +1,50 @@
+"""A revised release flows through the incremental models: the marts show the newest
+release of a month, and nothing of the release it replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.pytest.conftest import Target
+from tests.pytest.workbooks import write_chs_workbook
+
+pytestmark = pytest.mark.e2e
+
+TOTAL = "Total waiting list"
+
+
+def test_revision_replaces_month_in_marts(fresh_duckdb: Target, tmp_path: Path) -> None:
+    extract = tmp_path / "extract.csv"
+    extract.write_text(
+        "trust_code,trust_name,period,icb_code,icb_name,rtt_trust_total_incomplete_pathways\n"
+        "RJ7,ST GEORGE'S,2025-07-01,QWE,SOUTH WEST LONDON,100\n"
+    )
+    first = write_chs_workbook(tmp_path / "first.xlsx", values={(TOTAL, "RJ7", "(A) Audiology"): 5})
+    fresh_duckdb.run("loader", "land", str(first), str(extract))
+    fresh_duckdb.run("dbt", "seed")
+    fresh_duckdb.run("dbt", "run")
+    sql = (
+        "select total_waiting, source_file_sha256 from marts.fct_community_waits "
+        "where org_code = 'RJ7' and service_key = 'audiology' and service_category = 'adult'"
+    )
+    assert fresh_duckdb.query(sql)[0][0] == 5
+
+    revised = write_chs_workbook(
+        tmp_path / "revised.xlsx", revised="02/10/2025", values={(TOTAL, "RJ7", "(A) Audiology"): 6}
+    )
+    fresh_duckdb.run("loader", "land", str(revised))
+    fresh_duckdb.run("dbt", "run")  # incremental: only the new release is reshaped
+    (total, sha), *others = fresh_duckdb.query(sql)
+    assert (total, others) == (6, [])
+    current = fresh_duckdb.query(
+        "select file_sha256 from raw_chs.load_log where release_status = 'current' and source_kind = 'chs_workbook'"
+    )
+    assert current == [(sha,)]
+    assert fresh_duckdb.query("select count(distinct file_sha256) from staging.stg_chs__waiting_list_values") == [(1,)]
+    assert fresh_duckdb.query(
+        "select cast(json_extract_string(community_health_data, '$.adult_services.audiology.total_waiting') as int), "
+        "json_extract_string(community_health_data, '$.metadata.last_updated') "
+        "from marts.trust_metrics where trust_code = 'RJ7'"
+    ) == [(6, "2025-10-02")]
