@@ -36,7 +36,7 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
     node_errors = [r for r in others if r.get("status") == "error"]
     lines = [
         f"data quality: {len(tests)} tests: {counts.get('pass', 0)} passed, {counts.get('warn', 0)} warned, "
-        f"{counts.get('fail', 0)} failed, {counts.get('error', 0)} errored"
+        f"{counts.get('fail', 0)} failed, {counts.get('error', 0)} errored, {counts.get('skipped', 0)} skipped"
         + (f"; {len(node_errors)} models/seeds errored" if node_errors else "")
     ]
     for result in sorted(tests + node_errors, key=lambda r: str(r["unique_id"])):

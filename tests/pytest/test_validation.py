@@ -119,3 +119,7 @@ def test_unmapped_provider_warns_with_a_proposal(copy_of_built_duckdb: Target) -
     assert "WARN 1" in result.stdout
     rows = copy_of_built_duckdb.query("select org_code, trust_code, match_reason from marts.trust_mapping_proposals")
     assert rows == [("RJ7", "RJ7", "matched_by_code")]
+    proposal = copy_of_built_duckdb.run("loader", "propose-mapping").stdout.splitlines()
+    assert proposal[0] == "org_code,org_name,trust_code,match_reason,note"
+    assert proposal[1].startswith("RJ7,ST GEORGE'S UNIVERSITY HOSPITALS NHS FOUNDATION TRUST,RJ7,matched_by_code,")
+    assert len(proposal) == 2

@@ -1,0 +1,33 @@
+"""The data-quality summary printed after dbt build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from loader.report import dq_summary
+
+
+def test_summary_counts_and_lists_problems(tmp_path: Path) -> None:
+    results = {
+        "results": [
+            {"unique_id": "test.p.ok", "status": "pass", "failures": 0},
+            {"unique_id": "test.p.some_warning", "status": "warn", "failures": 8, "relation_name": '"db"."audit"."w"'},
+            {"unique_id": "test.p.broken", "status": "fail", "failures": 3},
+            {"unique_id": "model.p.fine", "status": "success"},
+        ]
+    }
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps(results))
+    text, failed = dq_summary(path)
+    assert failed
+    lines = text.splitlines()
+    assert lines[0] == "data quality: 3 tests: 1 passed, 1 warned, 1 failed, 0 errored, 0 skipped"
+    assert lines[1] == "  FAIL  broken: 3 offending rows"
+    assert lines[2] == '  WARN  some_warning: 8 offending rows  (stored in "db"."audit"."w")'
+
+
+def test_summary_of_a_clean_run(tmp_path: Path) -> None:
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps({"results": [{"unique_id": "test.p.ok", "status": "pass"}]}))
+    assert dq_summary(path) == ("data quality: 1 tests: 1 passed, 0 warned, 0 failed, 0 errored, 0 skipped", False)
