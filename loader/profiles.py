@@ -45,8 +45,9 @@ _JINJA.filters["as_text"] = str
 def _render(value: Any) -> Any:
     if isinstance(value, str) and "{{" in value:
         rendered = _JINJA.from_string(value).render()
-        # dbt's as_number yields a number; the template round-trips through text.
-        return _as_number(rendered) if rendered.replace(".", "", 1).isdigit() else rendered
+        # dbt's as_number yields a number; rendering goes through text, so convert back
+        # only where the template asked for it (a numeric password stays a string)
+        return _as_number(rendered) if "as_number" in value else rendered
     if isinstance(value, dict):
         return {key: _render(item) for key, item in value.items()}
     return value
