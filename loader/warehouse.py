@@ -205,6 +205,9 @@ class DuckDBWarehouse(Warehouse):
             self.con = duckdb.connect(path)
         except duckdb.Error as exc:
             raise LoaderError(f"cannot open DuckDB database {path}: {exc}") from exc
+        # The loader's parallelism is in parsing (worker threads); DuckDB's own worker
+        # threads would only compete with them for the cores while it appends one file.
+        self.con.execute("set threads = 1")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self.con.execute(sql, list(params))

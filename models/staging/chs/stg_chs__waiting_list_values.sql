@@ -16,7 +16,6 @@
 -#}
 {{ config(
     materialized='incremental',
-    unique_key=['file_sha256', 'sheet_name', 'sheet_row', 'sheet_column'],
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=prefer_hash_joins(),
