@@ -8,11 +8,8 @@
     last_updated is the release's cover-page date, so rebuilding gives identical JSON.
 -#}
 {{ config(materialized='table') }}
-{%- set core_bands = [
-    'total_waiting', 'wait_0_1_weeks', 'wait_1_2_weeks', 'wait_2_4_weeks', 'wait_4_12_weeks',
-    'wait_12_18_weeks', 'wait_18_52_weeks', 'wait_52_plus_weeks',
-] -%}
-{%- set split_bands = ['wait_52_104_weeks', 'wait_104_plus_weeks'] -%}
+{%- set core_bands = waiting_measures()[:8] -%}
+{%- set split_bands = waiting_measures()[8:] -%}
 {%- set core_pairs = [] -%}
 {%- for band in core_bands -%}{%- do core_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor -%}
 {%- set split_pairs = core_pairs[:] -%}

@@ -2,11 +2,7 @@
 -- many values, and as many zeros, as the published cells: a blank never becomes 0 and a
 -- 0 never becomes blank. The canonical wait_52_plus_weeks is compared only in months that
 -- published it (until November 2024); later it is derived from the split bands.
-{%- set measures = [
-    'total_waiting', 'wait_0_1_weeks', 'wait_1_2_weeks', 'wait_2_4_weeks', 'wait_4_12_weeks',
-    'wait_12_18_weeks', 'wait_18_52_weeks', 'wait_52_plus_weeks', 'wait_52_104_weeks',
-    'wait_104_plus_weeks',
-] %}
+{%- set measures = waiting_measures() %}
 
 with
 

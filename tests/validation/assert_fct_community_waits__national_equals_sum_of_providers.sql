@@ -5,11 +5,7 @@
 -- Checked on the 12 real releases: exact in every other cell.
 {{ config(store_failures=true) }}
 
-{%- set measures = [
-    'total_waiting', 'wait_0_1_weeks', 'wait_1_2_weeks', 'wait_2_4_weeks', 'wait_4_12_weeks',
-    'wait_12_18_weeks', 'wait_18_52_weeks', 'wait_52_plus_weeks', 'wait_52_104_weeks',
-    'wait_104_plus_weeks',
-] %}
+{%- set measures = waiting_measures() %}
 
 with
 
