@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -11,8 +12,10 @@ from pathlib import Path
 
 from loader import __version__
 from loader.errors import LoaderError
+from loader.fetch import DEFAULT_PAGE_URL, fetch
 from loader.land import land_paths
 from loader.profiles import load_connection
+from loader.release import ReleaseOptions, run_release
 from loader.report import dq_summary, propose_mapping
 from loader.warehouse import open_warehouse
 
@@ -40,12 +43,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--run-results", type=Path, default=None, help="default: target/run_results.json")
 
+    fetch_command = commands.add_parser(
+        "fetch",
+        help="download the CHS workbooks listed on NHS England's statistics page (new or changed only)",
+    )
+    fetch_command.add_argument("--page-url", default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL))
+    fetch_command.add_argument("--dest", type=Path, default=_env_path("CHS_DATA_DIR"), required=False)
+    fetch_command.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+
+    release = commands.add_parser(
+        "release",
+        help="fetch, land what is new or revised, dbt build, and print a release summary",
+    )
+    release.add_argument("--page-url", default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL))
+    release.add_argument("--no-fetch", action="store_true", help="land and build what is already in the data dir")
+    release.add_argument("--data-dir", type=Path, default=_env_path("CHS_DATA_DIR"))
+    release.add_argument("--extract", type=Path, default=_env_path("CHS_TRUST_METRICS_CSV"))
+    release.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    _add_target(release)
+
     propose = commands.add_parser(
         "propose-mapping",
         help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet",
     )
     _add_target(propose)
     return parser
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 def _add_target(command: argparse.ArgumentParser) -> None:
@@ -113,7 +140,36 @@ def _propose_mapping(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"land": _land, "dq-summary": _dq_summary, "propose-mapping": _propose_mapping}
+def _fetch(args: argparse.Namespace) -> int:
+    if args.dest is None:
+        raise LoaderError("fetch: give --dest or set CHS_DATA_DIR")
+    summary = fetch(args.page_url, args.dest, timeout=args.timeout)
+    print(
+        f"fetch: {len(summary.downloaded)} new, {len(summary.updated)} changed, "
+        f"{len(summary.unchanged)} unchanged, {len(summary.errors)} failed"
+    )
+    return 1 if summary.errors else 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    if args.data_dir is None:
+        raise LoaderError("release: give --data-dir or set CHS_DATA_DIR")
+    options = ReleaseOptions(
+        data_dir=args.data_dir,
+        extract=args.extract,
+        page_url=None if args.no_fetch else args.page_url,
+        timeout=args.timeout,
+    )
+    return run_release(load_connection(args.target, args.profiles_dir), options, print)
+
+
+COMMANDS = {
+    "land": _land,
+    "fetch": _fetch,
+    "release": _release,
+    "dq-summary": _dq_summary,
+    "propose-mapping": _propose_mapping,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,9 @@ class FileResult:
     detail: str = ""
     rows: int = 0
     seconds: float = 0.0
+    sha256: str | None = None
+    period: dt.date | None = None
+    replaced_sha256: str | None = None  # the month's previous current release, if this one replaced it
 
 
 @dataclass
@@ -144,6 +147,9 @@ def _land_workbook(warehouse: Warehouse, workbook: Workbook, size: int, sha256: 
         f"{detail}, {len(workbook.sheet_names)} sheets, {len(workbook.cells)} cells",
         rows=workbook.row_count,
         seconds=time.perf_counter() - started,
+        sha256=sha256,
+        period=period,
+        replaced_sha256=current.file_sha256 if current is not None and not stale else None,
     )
 
 

@@ -174,6 +174,16 @@ class Warehouse:
             (new_sha256, old_sha256),
         )
 
+    def release_cells(self, table: str, file_sha256: str) -> list[tuple[Any, ...]]:
+        """(sheet_index, row_number, column_number, cell_type, cell_text) of one release."""
+        return self.execute(
+            self._sql(
+                f"select sheet_index, row_number, column_number, cell_type, cell_text from {table} "
+                "where file_sha256 = ?"
+            ),
+            (file_sha256,),
+        )
+
     def log_load(self, record: dict[str, Any]) -> None:
         self.insert_rows(LOAD_LOG_TABLE, LOAD_LOG_COLUMNS, [[record[c] for c in LOAD_LOG_COLUMNS]])
 
