@@ -31,3 +31,21 @@ def test_summary_of_a_clean_run(tmp_path: Path) -> None:
     path = tmp_path / "run_results.json"
     path.write_text(json.dumps({"results": [{"unique_id": "test.p.ok", "status": "pass"}]}))
     assert dq_summary(path) == ("data quality: 1 tests: 1 passed, 0 warned, 0 failed, 0 errored, 0 skipped", False)
+
+
+def test_provider_totals_from_table_4_cells() -> None:
+    from loader.release import provider_totals
+
+    title = (1, 1, 1, "s", "Total waiting list by service, July 2025")
+    header = [
+        (1, 3, c, "s", t)
+        for c, t in enumerate(["Organisation Type", "Organisation Code", "Organisation Name", "(A) X", "(A) Y"], 1)
+    ]
+    body = [
+        (1, 4, 1, "s", "National"), (1, 4, 3, "s", "England"), (1, 4, 4, "n", "9"),
+        (1, 5, 1, "s", "Provider"), (1, 5, 2, "s", "RJ7"), (1, 5, 3, "s", "ST GEORGE'S"),
+        (1, 5, 4, "n", "4"), (1, 5, 5, "n", "5"),
+        (2, 1, 1, "s", "Cover page"),
+    ]  # fmt: skip
+    assert provider_totals([title, *header, *body]) == {"RJ7": 9}  # National row not counted
+    assert provider_totals([title]) == {}  # no header row: nothing to report, no crash
