@@ -192,6 +192,12 @@ def test_loader_and_dbt_agree_on_every_month(built: Target) -> None:
     assert [count for _, count in landed] == [13, 13, 13, 13] + [14] * 8
 
 
+def test_source_freshness_on_the_load_log(built: Target) -> None:
+    result = built.run("dbt", "source", "freshness")  # exits non-zero on an error-level stale source
+    # only the load log has a loaded_at to judge by, and it was landed minutes ago
+    assert "1 of 1 PASS freshness of raw_chs.load_log" in result.stdout
+
+
 def test_relanding_is_a_no_op(built: Target) -> None:
     before = built.query("select count(*) from raw_chs.workbook_cells")
     result = built.run("loader", "land", str(real_workbooks()[0].parent))
