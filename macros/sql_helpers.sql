@@ -73,3 +73,19 @@
 {% macro default__prefer_hash_joins() -%}
     select 1
 {%- endmacro %}
+
+{#-
+    A fingerprint of the named seeds' files (dbt's checksums, from the manifest). An
+    incremental model that joins those seeds stores it with its rows and reprocesses
+    every row whose fingerprint differs, so editing a seed can never leave stale rows.
+-#}
+{% macro seeds_checksum(seed_names) -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set parts = [] -%}
+    {%- for name in seed_names -%}
+        {%- do parts.append(graph.nodes['seed.' ~ project_name ~ '.' ~ name]['checksum']['checksum']) -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join(':'))) }}
+{%- endmacro %}

@@ -4,7 +4,22 @@
     an unknown service label or band stops the build with the label in the error, so a
     new or renamed column can never be dropped or shifted onto another service.
 -#}
-{{ config(materialized='table') }}
+{#-
+    Incremental, like the staging model it reads: a run pivots only releases it has not
+    pivoted with the current seeds. Rows carry the seeds' fingerprint, so editing
+    chs_services.csv or chs_wait_bands.csv reprocesses every release; the post-hook drops
+    superseded releases and rows pivoted with older seeds.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    post_hook="delete from {{ this }} where seeds_checksum != '{{ seeds_checksum(['chs_services', 'chs_wait_bands']) }}'"
+        ~ " or file_sha256 not in (select releases.file_sha256 from {{ ref('stg_chs__load_log') }} as releases"
+        ~ " where releases.is_current_release)",
+) }}
+-- depends_on: {{ ref('stg_chs__load_log') }}
+{%- set checksum = seeds_checksum(['chs_services', 'chs_wait_bands']) %}
 
 {%- set unknown_service = raise_error(
     "'unknown service label (add it to seeds/chs_services.csv): ' || waiting_list_values.service_label"
@@ -18,6 +33,9 @@ with
 waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
+    {%- if is_incremental() %}
+    where file_sha256 not in (select done.file_sha256 from {{ this }} as done where done.seeds_checksum = '{{ checksum }}')  -- noqa: LT02, LT05, LT14
+    {%- endif %}
 
 ),
 
@@ -130,7 +148,8 @@ final as (
         end as wait_52_plus_weeks,
         wait_52_104_weeks,
         wait_104_plus_weeks,
-        has_52_week_split = 1 as has_52_week_split
+        has_52_week_split = 1 as has_52_week_split,
+        '{{ checksum }}' as seeds_checksum
     from pivoted
 
 )

@@ -41,6 +41,7 @@ class Target:
     name: str
     env: dict[str, str]
     workdir: Path
+    project_dir: Path = PROJECT_DIR
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a project command (``loader ...`` or ``dbt ...``) against this target."""
@@ -48,7 +49,9 @@ class Target:
             command = [sys.executable, "-m", "loader", *args[1:], "--target", self.name]
         else:
             command = [str(BIN_DIR / "dbt"), *args[1:], "--target", self.name]
-        result = subprocess.run(command, cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command, cwd=self.project_dir, env=self.env, capture_output=True, text=True, check=False
+        )
         if check and result.returncode != 0:
             raise AssertionError(
                 f"{' '.join(command)} exited {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"

@@ -3,11 +3,12 @@ release of a month, and nothing of the release it replaced."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.pytest.conftest import Target
+from tests.pytest.conftest import PROJECT_DIR, Target
 from tests.pytest.workbooks import write_chs_workbook
 
 pytestmark = pytest.mark.e2e
@@ -48,3 +49,28 @@ def test_revision_replaces_month_in_marts(fresh_duckdb: Target, tmp_path: Path) 
         "json_extract_string(community_health_data, '$.metadata.last_updated') "
         "from marts.trust_metrics where trust_code = 'RJ7'"
     ) == [(6, "2025-10-02")]
+
+
+def test_seed_edit_reprocesses_every_release(copy_of_built_duckdb: Target, tmp_path: Path) -> None:
+    """The pivot is incremental; a changed services seed must still reach every month."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml", "packages.yml", ".dbtignore"):
+        shutil.copy(PROJECT_DIR / name, project / name)
+    for name in ("models", "seeds", "macros", "analyses", "tests/generic", "tests/validation"):
+        shutil.copytree(PROJECT_DIR / name, project / name)
+    services = project / "seeds" / "chs_services.csv"
+    services.write_text(services.read_text().replace(",adult,msk_service,", ",adult,msk,"))
+    copy_of_built_duckdb.project_dir = project
+    copy_of_built_duckdb.run("dbt", "build")
+    assert copy_of_built_duckdb.query(
+        "select count(distinct period) from marts.fct_community_waits where service_key = 'msk'"
+    ) == [(12,)]
+    assert copy_of_built_duckdb.query(
+        "select count(*) from marts.fct_community_waits where service_key = 'msk_service'"
+    ) == [(0,)]
+    assert copy_of_built_duckdb.query("select count(*) from intermediate.int_community_waits_pivoted") == [(109557,)]
+    assert copy_of_built_duckdb.query(
+        "select count(distinct period) from marts.trust_metrics "
+        "where json_extract(community_health_data, '$.adult_services.msk') is not null"
+    ) == [(12,)]
