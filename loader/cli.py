@@ -47,19 +47,17 @@ def _parser() -> argparse.ArgumentParser:
         "fetch",
         help="download the CHS workbooks listed on NHS England's statistics page (new or changed only)",
     )
-    fetch_command.add_argument("--page-url", default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL))
+    _add_source(fetch_command)
     fetch_command.add_argument("--dest", type=Path, default=_env_path("CHS_DATA_DIR"), required=False)
-    fetch_command.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
 
     release = commands.add_parser(
         "release",
         help="fetch, land what is new or revised, dbt build, and print a release summary",
     )
-    release.add_argument("--page-url", default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL))
+    _add_source(release)
     release.add_argument("--no-fetch", action="store_true", help="land and build what is already in the data dir")
     release.add_argument("--data-dir", type=Path, default=_env_path("CHS_DATA_DIR"))
     release.add_argument("--extract", type=Path, default=_env_path("CHS_TRUST_METRICS_CSV"))
-    release.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     _add_target(release)
 
     propose = commands.add_parser(
@@ -73,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value) if value else None
+
+
+def _add_source(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--page-url",
+        default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL),
+        help="statistics page listing the workbooks (env CHS_SOURCE_URL)",
+    )
+    command.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
 
 
 def _add_target(command: argparse.ArgumentParser) -> None:
@@ -144,10 +151,7 @@ def _fetch(args: argparse.Namespace) -> int:
     if args.dest is None:
         raise LoaderError("fetch: give --dest or set CHS_DATA_DIR")
     summary = fetch(args.page_url, args.dest, timeout=args.timeout)
-    print(
-        f"fetch: {len(summary.downloaded)} new, {len(summary.updated)} changed, "
-        f"{len(summary.unchanged)} unchanged, {len(summary.errors)} failed"
-    )
+    print(summary.describe())
     return 1 if summary.errors else 0
 
 

@@ -88,6 +88,12 @@ class FetchSummary:
     unchanged: list[Path] = field(default_factory=list)
     errors: list[BadInputError] = field(default_factory=list)
 
+    def describe(self) -> str:
+        return (
+            f"fetch: {len(self.downloaded)} new, {len(self.updated)} changed, "
+            f"{len(self.unchanged)} unchanged, {len(self.errors)} failed"
+        )
+
 
 def _open(url: str, timeout: float) -> urllib.response.addinfourl:
     request = urllib.request.Request(url, headers={"User-Agent": "chs-waiting-lists-loader"})

@@ -19,11 +19,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from loader import __version__
 from loader.errors import BadInputError
 from loader.extract import read_extract
-from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse
+from loader.warehouse import CELLS_TABLE, LOAD_LOG_COLUMNS, SUPERSEDED_CELLS_TABLE, Warehouse
 from loader.workbook import Workbook, parse_file, read_workbook
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,26 @@ def _land_task(warehouse: Warehouse, task: _Task) -> FileResult:
     return _land_workbook(warehouse, workbook, len(task.data), task.sha256, started)
 
 
+def _log_record(
+    sha256: str, kind: str, path: Path, size: int, rows: int, started: float, **fields: Any
+) -> dict[str, Any]:
+    """A raw_chs.load_log row: the common provenance, plus ``fields`` for what the kind has."""
+    record: dict[str, Any] = dict.fromkeys(LOAD_LOG_COLUMNS)
+    record.update(
+        file_sha256=sha256,
+        source_kind=kind,
+        file_name=path.name,
+        file_size_bytes=size,
+        row_count=rows,
+        release_status="current",
+        loaded_at=_now(),
+        load_seconds=round(time.perf_counter() - started, 3),
+        loader_version=__version__,
+    )
+    record.update(fields)
+    return record
+
+
 def _land_workbook(warehouse: Warehouse, workbook: Workbook, size: int, sha256: str, started: float) -> FileResult:
     period = workbook.reporting_period
     with warehouse.transaction():
@@ -111,34 +132,32 @@ def _land_workbook(warehouse: Warehouse, workbook: Workbook, size: int, sha256: 
             and workbook.release_date is not None
             and workbook.release_date < current.release_date
         )
-        if current is not None and not stale:
-            warehouse.supersede(current.file_sha256, sha256, move_cells=True)
+        replaced = current.file_sha256 if current is not None and not stale else None
+        if replaced:
+            warehouse.supersede(replaced, sha256, move_cells=True)
         warehouse.insert_cells(SUPERSEDED_CELLS_TABLE if stale else CELLS_TABLE, sha256, workbook.cells)
-        seconds = time.perf_counter() - started
         warehouse.log_load(
-            {
-                "file_sha256": sha256,
-                "source_kind": WORKBOOK_KIND,
-                "file_name": workbook.path.name,
-                "file_size_bytes": size,
-                "sheet_count": len(workbook.sheet_names),
-                "row_count": workbook.row_count,
-                "cell_count": len(workbook.cells),
-                "reporting_period": period,
-                "published_on": workbook.published_on,
-                "revised_on": workbook.revised_on,
-                "release_status": "superseded" if stale else "current",
-                "superseded_by_sha256": current.file_sha256 if stale and current else None,
-                "loaded_at": _now(),
-                "load_seconds": round(seconds, 3),
-                "loader_version": __version__,
-            }
+            _log_record(
+                sha256,
+                WORKBOOK_KIND,
+                workbook.path,
+                size,
+                workbook.row_count,
+                started,
+                sheet_count=len(workbook.sheet_names),
+                cell_count=len(workbook.cells),
+                reporting_period=period,
+                published_on=workbook.published_on,
+                revised_on=workbook.revised_on,
+                release_status="superseded" if stale else "current",
+                superseded_by_sha256=current.file_sha256 if stale and current else None,
+            )
         )
     month = period.strftime("%B %Y")
     if stale:
         detail = f"{month}: older than the current release, kept as superseded"
-    elif current is not None:
-        detail = f"{month}: revised release, replaces {current.file_sha256[:12]}"
+    elif replaced:
+        detail = f"{month}: revised release, replaces {replaced[:12]}"
     else:
         detail = month
     return FileResult(
@@ -149,7 +168,7 @@ def _land_workbook(warehouse: Warehouse, workbook: Workbook, size: int, sha256: 
         seconds=time.perf_counter() - started,
         sha256=sha256,
         period=period,
-        replaced_sha256=current.file_sha256 if current is not None and not stale else None,
+        replaced_sha256=replaced,
     )
 
 
@@ -160,25 +179,7 @@ def _land_extract(warehouse: Warehouse, path: Path, data: bytes, sha256: str, st
         if current is not None:
             warehouse.supersede(current.file_sha256, sha256, move_cells=False)
         warehouse.replace_extract(extract.columns, extract.rows, sha256)
-        warehouse.log_load(
-            {
-                "file_sha256": sha256,
-                "source_kind": EXTRACT_KIND,
-                "file_name": path.name,
-                "file_size_bytes": len(data),
-                "sheet_count": None,
-                "row_count": len(extract.rows),
-                "cell_count": None,
-                "reporting_period": None,
-                "published_on": None,
-                "revised_on": None,
-                "release_status": "current",
-                "superseded_by_sha256": None,
-                "loaded_at": _now(),
-                "load_seconds": round(time.perf_counter() - started, 3),
-                "loader_version": __version__,
-            }
-        )
+        warehouse.log_load(_log_record(sha256, EXTRACT_KIND, path, len(data), len(extract.rows), started))
     return FileResult(
         path,
         "landed",

@@ -113,10 +113,7 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
     """Run the release; ``out`` receives the summary lines (the CLI prints them)."""
     if options.page_url:
         fetched = fetch(options.page_url, options.data_dir, timeout=options.timeout)
-        out(
-            f"fetch: {len(fetched.downloaded)} new, {len(fetched.updated)} changed, "
-            f"{len(fetched.unchanged)} unchanged, {len(fetched.errors)} failed"
-        )
+        out(fetched.describe())
         failed_fetch = bool(fetched.errors)
     else:
         failed_fetch = False

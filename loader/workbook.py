@@ -82,6 +82,11 @@ class Workbook:
         return self.revised_on or self.published_on
 
 
+def number_text(value: float) -> str:
+    """A number as Excel's general format shows it: 15.0 -> "15", 2.5 -> "2.5"."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 def cell_to_text(value: Any) -> tuple[str, str] | None:
     """Return (cell_type, text) for a calamine value, or None for an empty cell.
 
@@ -93,9 +98,7 @@ def cell_to_text(value: Any) -> tuple[str, str] | None:
     if isinstance(value, bool):  # before int: bool is an int subclass
         return "b", "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return "n", str(int(value))
-        return "n", repr(value)
+        return "n", number_text(value)
     if isinstance(value, int):
         return "n", str(value)
     if isinstance(value, dt.datetime):
@@ -209,7 +212,7 @@ def _append_sheet(cells: Cells, sheet_index: int, sheet_name: str, rows: list[li
     for row_number, row in enumerate(rows, start=1):
         for column_number, value in enumerate(row, start=1):
             if value.__class__ is float:
-                kind, text = "n", (str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value))
+                kind, text = "n", number_text(value)
             elif value == "":
                 continue
             else:
