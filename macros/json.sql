@@ -5,10 +5,6 @@
     {{ return(adapter.dispatch('json_object', 'chs_waiting_lists')(key_value_expressions)) }}
 {%- endmacro %}
 
-{% macro default__json_object(key_value_expressions) -%}
-    json_object({{ key_value_expressions | join(', ') }})
-{%- endmacro %}
-
 {#- jsonb_build_object takes at most 100 arguments: build chunks of 50 pairs and concatenate. -#}
 {% macro postgres__json_object(key_value_expressions) -%}
     {%- set chunks = [] -%}
