@@ -2,7 +2,14 @@
     Community waiting lists, one row per month x organisation x service: every row of
     every published Table 4 (National, Region, ICB, Provider) and every service column,
     blanks kept as null. Provider rows carry the trust_metrics trust they map to.
+
+    A view, unlike the other marts: it is the incremental int_community_waits_pivoted
+    table with each Provider row's trust attached, so a table would copy 9k rows per
+    month on every build (and grow the monthly build with the months loaded) to save a
+    join with a 154-row seed. It also follows a trust_mapping edit at once.
 -#}
+{{ config(materialized='view') }}
+
 with
 
 community_waits as (

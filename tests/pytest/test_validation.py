@@ -1,5 +1,5 @@
 """The dbt validation tests fail on broken input: each case corrupts a copy of a built
-warehouse (landed cells, a seed table or a mart) and expects the specific test to fail.
+warehouse (landed cells, a seed table, a model's table) and expects the specific test to fail.
 
 Cases that edit landed cells rebuild with --full-refresh: the staging model is
 incremental by release (a real revision arrives as a new file with a new SHA-256; editing
@@ -26,8 +26,31 @@ def failing_tests(target: Target, *dbt_args: str) -> str:
 
 
 def test_validation_passes_on_the_real_releases(copy_of_built_duckdb: Target) -> None:
-    result = copy_of_built_duckdb.run("dbt", "test")
+    result = copy_of_built_duckdb.run("dbt", "test", "--vars", "{validate_all_releases: true}")
     assert "ERROR=0" in result.stdout
+
+
+def test_staging_tests_check_the_releases_not_yet_pivoted(copy_of_built_duckdb: Target) -> None:
+    """A monthly build checks staging rows of new releases only; a release stays in scope
+    until it is pivoted (which a failing staging test prevents); the var checks them all."""
+    target = copy_of_built_duckdb
+    july = "(select file_sha256 from raw_chs.load_log where reporting_period = date '2025-07-01')"
+    target.execute(
+        "insert into staging.stg_chs__waiting_list_values "
+        f"select * from staging.stg_chs__waiting_list_values where file_sha256 = {july} limit 1"
+    )
+    select = ("--select", "stg_chs__waiting_list_values,test_type:generic")
+    assert "ERROR=0" in target.run("dbt", "test", *select).stdout  # July is pivoted: validated before
+
+    output = failing_tests(target, "test", *select, "--vars", "{validate_all_releases: true}")
+    assert "unique_combination_of_columns_stg_chs__waiting_list_values_file_sha256" in output
+
+    target.execute(f"delete from intermediate.int_community_waits_pivoted where file_sha256 = {july}")
+    output = failing_tests(target, "build", "--select", "stg_chs__waiting_list_values+")
+    assert "unique_combination_of_columns_stg_chs__waiting_list_values_file_sha256" in output
+    assert target.query(
+        f"select count(*) from intermediate.int_community_waits_pivoted where file_sha256 = {july}"
+    ) == [(0,)]  # the failing test kept July out of the pivot, so the next build checks it again
 
 
 def test_unknown_service_label_stops_the_build_naming_it(copy_of_built_duckdb: Target) -> None:
@@ -87,8 +110,8 @@ def test_inconsistent_metadata_fails(copy_of_built_duckdb: Target) -> None:
 
 def test_zero_turned_blank_fails(copy_of_built_duckdb: Target) -> None:
     copy_of_built_duckdb.execute(
-        "update marts.fct_community_waits set wait_0_1_weeks = null where rowid = ("
-        "  select min(rowid) from marts.fct_community_waits where wait_0_1_weeks = 0)"
+        "update intermediate.int_community_waits_pivoted set wait_0_1_weeks = null where rowid = ("
+        "  select min(rowid) from intermediate.int_community_waits_pivoted where wait_0_1_weeks = 0)"
     )
     output = failing_tests(
         copy_of_built_duckdb, "test", "--select", "assert_fct_community_waits__blanks_and_zeros_preserved"

@@ -1,11 +1,13 @@
 -- Every waiting-list table's month (read from its title in dbt) equals the month the
 -- loader filed the release under (read from the same workbook): the two readings of a
--- release must agree, or a revision could replace the wrong month.
+-- release must agree, or a revision could replace the wrong month. Checks the releases
+-- not yet pivoted (macros/validation_scope.sql).
 with
 
 waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
+    where {{ new_releases_condition() }}
 
 ),
 
