@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,21 @@ def real_workbooks() -> list[Path]:
     if not files:
         pytest.fail(f"no workbooks in {data_dir()} (set CHS_DATA_DIR)")
     return files
+
+
+@cache
+def cells_in_files() -> tuple[int, int]:
+    """(non-empty cells, sheets) of the real workbooks, read independently of the loader."""
+    from python_calamine import CalamineWorkbook
+
+    cells = sheets = 0
+    for path in real_workbooks():
+        book = CalamineWorkbook.from_path(str(path))
+        sheets += len(book.sheet_names)
+        for name in book.sheet_names:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            cells += sum(1 for row in rows for value in row if value != "")
+    return cells, sheets
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from tests.pytest.conftest import Target, real_workbooks
+from tests.pytest.conftest import Target, cells_in_files, real_workbooks
 
 pytestmark = pytest.mark.e2e
 
@@ -212,19 +212,6 @@ def test_analyses_compile_and_run(built: Target) -> None:
     for path in compiled:
         rows = built.query(path.read_text())
         assert rows, f"{path.name} returned no rows"
-
-
-@cache
-def cells_in_files() -> tuple[int, int]:
-    """(non-empty cells, sheets) of the 12 real workbooks, read independently of the loader."""
-    cells = sheets = 0
-    for path in real_workbooks():
-        book = CalamineWorkbook.from_path(str(path))
-        sheets += len(book.sheet_names)
-        for name in book.sheet_names:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            cells += sum(1 for row in rows for value in row if value != "")
-    return cells, sheets
 
 
 def test_every_cell_of_every_sheet_landed(built: Target) -> None:

@@ -12,7 +12,7 @@ from loader import land as land_module
 from loader.cli import main
 from loader.land import land_paths
 from loader.warehouse import DuckDBWarehouse
-from tests.pytest.conftest import PROJECT_DIR, extract_path, real_workbooks
+from tests.pytest.conftest import PROJECT_DIR, cells_in_files, extract_path, real_workbooks
 from tests.pytest.workbooks import write_chs_workbook
 
 TOTAL = "Total waiting list"
@@ -139,16 +139,7 @@ def test_extract_lands_verbatim_and_is_replaced(tmp_path: Path, db_path: Path) -
 
 def test_all_real_workbooks_land_every_cell(tmp_path: Path, db_path: Path) -> None:
     """Counts in the warehouse equal counts read independently from the files."""
-    from python_calamine import CalamineWorkbook
-
-    expected_cells = 0
-    expected_sheets = 0
-    for path in real_workbooks():
-        book = CalamineWorkbook.from_path(str(path))
-        expected_sheets += len(book.sheet_names)
-        for name in book.sheet_names:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            expected_cells += sum(1 for row in rows for value in row if value != "")
+    expected_cells, expected_sheets = cells_in_files()
     assert land(real_workbooks()[0].parent, extract_path()) == 0
     assert query(
         db_path,
