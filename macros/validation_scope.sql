@@ -12,7 +12,7 @@
 -#}
 {% macro new_releases_condition(column='file_sha256') -%}
     {%- set pivoted = none -%}
-    {%- if execute and not flags.FULL_REFRESH and not var('validate_all_releases', false) -%}
+    {%- if execute and not flags.FULL_REFRESH and not var('validate_all_releases') -%}
         {%- set node = graph.nodes['model.chs_waiting_lists.int_community_waits_pivoted'] -%}
         {%- set pivoted = adapter.get_relation(node.database, node.schema, node.alias) -%}
     {%- endif -%}
