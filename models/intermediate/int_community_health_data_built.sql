@@ -6,21 +6,36 @@
     A service whose total is blank is omitted (a total of 0 is kept); the split bands
     wait_52_104_weeks / wait_104_plus_weeks appear only in months that publish them.
     last_updated is the release's cover-page date, so rebuilding gives identical JSON.
+
+    Incremental by release (macros/incremental_by_release.sql): a monthly build makes the
+    objects of the new month only; editing trust_mapping.csv (or the seeds the pivot
+    reads) remakes every month.
 -#}
-{{ config(materialized='table') }}
+{%- set seeds = ['chs_services', 'chs_wait_bands', 'trust_mapping'] %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    post_hook='{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}',
+) }}
 {%- set core_bands = waiting_measures()[:8] -%}
 {%- set split_bands = waiting_measures()[8:] -%}
 {%- set core_pairs = [] -%}
 {%- for band in core_bands -%}{%- do core_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor -%}
 {%- set split_pairs = core_pairs[:] -%}
-{%- for band in split_bands -%}{%- do split_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor -%}
+{%- for band in split_bands -%}{%- do split_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor %}
+-- depends_on: {{ ref('stg_chs__load_log') }}
 
 with
 
 trust_services as (
 
     select * from {{ ref('int_trust_community_services_aggregated') }}
-    where total_waiting is not null
+    where
+        total_waiting is not null
+        {%- if is_incremental() %}
+            and {{ release_not_yet_processed(seeds) }}
+        {%- endif %}
 
 ),
 
@@ -34,6 +49,7 @@ service_objects as (
         total_waiting,
         wait_52_plus_weeks,
         released_on,
+        file_sha256,
         case
             when has_52_week_split then {{ json_object(split_pairs) }}
             else {{ json_object(core_pairs) }}
@@ -59,12 +75,13 @@ metadata as (
     select
         trust_code,
         period,
+        file_sha256,
         cast(max(released_on) as {{ dbt.type_string() }}) as last_updated,
         count(*) as services_reported,
         cast(sum(total_waiting) as bigint) as total_waiting_all_services,
         sum(case when wait_52_plus_weeks > 0 then 1 else 0 end) as services_with_52plus_breaches
     from service_objects
-    group by trust_code, period
+    group by trust_code, period, file_sha256
 
 ),
 
@@ -85,7 +102,9 @@ final as (
                 "'total_waiting_all_services'", "metadata.total_waiting_all_services",
                 "'services_with_52plus_breaches'", "metadata.services_with_52plus_breaches",
             ]),
-        ]) }} as community_health_data
+        ]) }} as community_health_data,
+        metadata.file_sha256,
+        '{{ seeds_checksum(seeds) }}' as seeds_checksum
     from metadata
     left join category_objects as adult  -- noqa: ST11
         on

@@ -5,21 +5,18 @@
     new or renamed column can never be dropped or shifted onto another service.
 -#}
 {#-
-    Incremental, like the staging model it reads: a run pivots only releases it has not
-    pivoted with the current seeds. Rows carry the seeds' fingerprint, so editing
-    chs_services.csv or chs_wait_bands.csv reprocesses every release; the post-hook drops
-    superseded releases and rows pivoted with older seeds.
+    Incremental by release (macros/incremental_by_release.sql), like the staging model it
+    reads: a run pivots only releases it has not pivoted with the current seeds, so
+    editing chs_services.csv or chs_wait_bands.csv reprocesses every release.
 -#}
+{%- set seeds = ['chs_services', 'chs_wait_bands'] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook="delete from {{ this }} where seeds_checksum != '{{ seeds_checksum(['chs_services', 'chs_wait_bands']) }}'"
-        ~ " or file_sha256 not in (select releases.file_sha256 from {{ ref('stg_chs__load_log') }} as releases"
-        ~ " where releases.is_current_release)",
+    post_hook='{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}',
 ) }}
 -- depends_on: {{ ref('stg_chs__load_log') }}
-{%- set checksum = seeds_checksum(['chs_services', 'chs_wait_bands']) %}
 
 {%- set unknown_service = raise_error(
     "'unknown service label (add it to seeds/chs_services.csv): ' || waiting_list_values.service_label"
@@ -34,7 +31,7 @@ waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
     {%- if is_incremental() %}
-    where file_sha256 not in (select done.file_sha256 from {{ this }} as done where done.seeds_checksum = '{{ checksum }}')  -- noqa: LT02, LT05, LT14
+    where {{ release_not_yet_processed(seeds) }}  -- noqa: LT02
     {%- endif %}
 
 ),
@@ -149,7 +146,7 @@ final as (
         wait_52_104_weeks,
         wait_104_plus_weeks,
         has_52_week_split = 1 as has_52_week_split,
-        '{{ checksum }}' as seeds_checksum
+        '{{ seeds_checksum(seeds) }}' as seeds_checksum
     from pivoted
 
 )

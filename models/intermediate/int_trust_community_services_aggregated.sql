@@ -44,6 +44,7 @@ mapped as (
         community_waits.wait_52_104_weeks,
         community_waits.wait_104_plus_weeks,
         community_waits.has_52_week_split,
+        community_waits.file_sha256,
         releases.released_on
     from community_waits
     inner join trust_mapping
@@ -72,9 +73,10 @@ aggregated as (
         cast(sum(wait_52_104_weeks) as bigint) as wait_52_104_weeks,
         cast(sum(wait_104_plus_weeks) as bigint) as wait_104_plus_weeks,
         max(case when has_52_week_split then 1 else 0 end) = 1 as has_52_week_split,
-        max(released_on) as released_on
+        max(released_on) as released_on,
+        file_sha256
     from mapped
-    group by trust_code, period, service_category, service_key
+    group by trust_code, period, service_category, service_key, file_sha256
 
 )
 

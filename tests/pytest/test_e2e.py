@@ -173,7 +173,7 @@ def test_rebuild_gives_identical_json(built: Target) -> None:
     json_text = "cast(community_health_data as varchar)" if built.name == "duckdb" else "community_health_data::text"
     sql = f"select trust_code, period, {json_text} from marts.trust_metrics order by trust_code, period"
     before = built.query(sql)
-    built.run("dbt", "run", "--select", "int_community_health_data_built+")
+    built.run("dbt", "run", "--full-refresh", "--select", "int_community_health_data_built+")
     assert built.query(sql) == before
 
 

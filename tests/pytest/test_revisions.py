@@ -51,14 +51,20 @@ def test_revision_replaces_month_in_marts(fresh_duckdb: Target, tmp_path: Path) 
     ) == [(6, "2025-10-02")]
 
 
-def test_seed_edit_reprocesses_every_release(copy_of_built_duckdb: Target, tmp_path: Path) -> None:
-    """The pivot is incremental; a changed services seed must still reach every month."""
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the dbt project whose seeds a test may edit."""
     project = tmp_path / "project"
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml", "packages.yml", ".dbtignore"):
         shutil.copy(PROJECT_DIR / name, project / name)
     for name in ("models", "seeds", "macros", "analyses", "tests/generic", "tests/validation"):
         shutil.copytree(PROJECT_DIR / name, project / name)
+    return project
+
+
+def test_seed_edit_reprocesses_every_release(copy_of_built_duckdb: Target, tmp_path: Path) -> None:
+    """The pivot is incremental; a changed services seed must still reach every month."""
+    project = project_copy(tmp_path)
     services = project / "seeds" / "chs_services.csv"
     services.write_text(services.read_text().replace(",adult,msk_service,", ",adult,msk,"))
     copy_of_built_duckdb.project_dir = project
@@ -74,3 +80,21 @@ def test_seed_edit_reprocesses_every_release(copy_of_built_duckdb: Target, tmp_p
         "select count(distinct period) from marts.trust_metrics "
         "where json_extract(community_health_data, '$.adult_services.msk') is not null"
     ) == [(12,)]
+
+
+def test_mapping_edit_remakes_community_data_of_every_month(copy_of_built_duckdb: Target, tmp_path: Path) -> None:
+    """community_health_data is incremental by release; a trust_mapping edit must reach every month."""
+    project = project_copy(tmp_path)
+    mapping = project / "seeds" / "trust_mapping.csv"
+    row = "RJ7,ST GEORGE'S UNIVERSITY HOSPITALS NHS FOUNDATION TRUST,"
+    assert f"{row}RJ7,matched_by_code," in mapping.read_text()
+    mapping.write_text(mapping.read_text().replace(f"{row}RJ7,matched_by_code,", f"{row},not_an_nhs_trust,test"))
+    sql = "select count(*) from marts.trust_metrics where trust_code = 'RJ7' and community_health_data is not null"
+    assert copy_of_built_duckdb.query(sql) == [(12,)]
+    copy_of_built_duckdb.project_dir = project
+    copy_of_built_duckdb.run("dbt", "build")
+    assert copy_of_built_duckdb.query(sql) == [(0,)]
+    assert copy_of_built_duckdb.query(
+        "select count(distinct period), count(distinct seeds_checksum) "
+        "from intermediate.int_community_health_data_built"
+    ) == [(12, 1)]
