@@ -24,25 +24,44 @@ wait_bands as (
 
 ),
 
-split_months as (
+published_by_label as (
 
-    select distinct period from community_waits
-    where wait_52_104_weeks is not null
+    select
+        period,
+        measure_label,
+        count(value_number) as value_count,
+        sum(case when value_number = 0 then 1 else 0 end) as zero_count
+    from waiting_list_values
+    group by period, measure_label
 
 ),
 
 published as (
 
     select
-        waiting_list_values.period,
+        published_by_label.period,
         coalesce(wait_bands.band_key, 'total_waiting') as measure,
-        count(waiting_list_values.value_number) as value_count,
-        sum(case when waiting_list_values.value_number = 0 then 1 else 0 end) as zero_count
-    from waiting_list_values
+        sum(published_by_label.value_count) as value_count,
+        sum(published_by_label.zero_count) as zero_count
+    from published_by_label
     left join wait_bands
-        on lower(waiting_list_values.measure_label) = lower(wait_bands.title_label)
-    group by waiting_list_values.period, coalesce(wait_bands.band_key, 'total_waiting')
-    having count(waiting_list_values.value_number) > 0
+        on lower(published_by_label.measure_label) = lower(wait_bands.title_label)
+    group by published_by_label.period, coalesce(wait_bands.band_key, 'total_waiting')
+    having sum(published_by_label.value_count) > 0
+
+),
+
+modelled_counts as (
+
+    select
+        period,
+        {%- for measure in measures %}
+            count({{ measure }}) as {{ measure }}__values,
+            sum(case when {{ measure }} = 0 then 1 else 0 end) as {{ measure }}__zeros
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from community_waits
+    group by period
 
 ),
 
@@ -52,14 +71,15 @@ modelled as (
         select
             period,
             '{{ measure }}' as measure,
-            count({{ measure }}) as value_count,
-            sum(case when {{ measure }} = 0 then 1 else 0 end) as zero_count
-        from community_waits
-        {%- if measure == 'wait_52_plus_weeks' %}
-            where period not in (select split_months.period from split_months)
-        {%- endif %}
-        group by period
-        having count({{ measure }}) > 0
+            {{ measure }}__values as value_count,
+            {{ measure }}__zeros as zero_count
+        from modelled_counts
+        where
+            {{ measure }}__values > 0
+            {%- if measure == 'wait_52_plus_weeks' %}
+                -- months that publish the split bands derive it from them
+                and wait_52_104_weeks__values = 0
+            {%- endif %}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
