@@ -7,13 +7,18 @@
     a model's SQL run `dbt build --full-refresh`.
 
     In the model: config(materialized='incremental', incremental_strategy='append',
-    post_hook=release_rows_outdated_deleted(seed_names)); in its input CTE:
+    post_hook=[release_rows_outdated_deleted(seed_names), refresh_statistics(this)], each
+    as a '{{ }}' string so it renders at run time); in its input CTE:
     {% if is_incremental() %} where {{ release_not_yet_processed(seed_names) }} {% endif %};
     and select '{{ seeds_checksum(seed_names) }}' as seeds_checksum.
 -#}
+{#-
+    `select distinct`: the list is a dozen releases, which PostgreSQL hashes; over the
+    table's 100k rows `not in` falls back to a scan of them per row.
+-#}
 {% macro release_not_yet_processed(seed_names, column='file_sha256') -%}
     {{ column }} not in (
-        select done.file_sha256 from {{ this }} as done
+        select distinct done.file_sha256 from {{ this }} as done
         where done.seeds_checksum = '{{ seeds_checksum(seed_names) }}'
     )
 {%- endmacro %}

@@ -16,7 +16,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook='{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}',
+    post_hook=['{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}', '{{ refresh_statistics(this) }}'],
 ) }}
 {%- set core_bands = waiting_measures()[:8] -%}
 {%- set split_bands = waiting_measures()[8:] -%}

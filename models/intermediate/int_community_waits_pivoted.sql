@@ -14,7 +14,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook='{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}',
+    post_hook=['{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}', '{{ refresh_statistics(this) }}'],
 ) }}
 -- depends_on: {{ ref('stg_chs__load_log') }}
 

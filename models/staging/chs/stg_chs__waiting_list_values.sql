@@ -19,8 +19,11 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=prefer_hash_joins(),
-    post_hook="delete from {{ this }} where file_sha256 not in ("
+    post_hook=[
+        "delete from {{ this }} where file_sha256 not in ("
         ~ "select file_sha256 from {{ source('raw_chs', 'load_log') }} where release_status = 'current')",
+        "{{ refresh_statistics(this) }}",
+    ],
 ) }}
 
 with
