@@ -11,13 +11,12 @@
     as a '{{ }}' string so it renders at run time); in its input CTE:
     {% if is_incremental() %} where {{ release_not_yet_processed(seed_names) }} {% endif %};
     and select '{{ seeds_checksum(seed_names) }}' as seeds_checksum.
+
+    release_not_yet_processed selects the distinct releases: a dozen, which PostgreSQL
+    hashes; over the table's 100k rows `not in` falls back to a scan of them per row.
 -#}
-{#-
-    `select distinct`: the list is a dozen releases, which PostgreSQL hashes; over the
-    table's 100k rows `not in` falls back to a scan of them per row.
--#}
-{% macro release_not_yet_processed(seed_names, column='file_sha256') -%}
-    {{ column }} not in (
+{% macro release_not_yet_processed(seed_names) -%}
+    file_sha256 not in (
         select distinct done.file_sha256 from {{ this }} as done
         where done.seeds_checksum = '{{ seeds_checksum(seed_names) }}'
     )
