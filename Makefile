@@ -59,8 +59,15 @@ dq-summary: setup  ## data-quality summary of the last dbt build
 propose-mapping: setup  ## CSV rows for providers seeds/trust_mapping.csv lacks
 	$(BIN)/python -m loader propose-mapping
 
-bench: setup  ## benchmark: landing, dbt build, backfill and monthly increment
-	$(BIN)/python bench/bench.py
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/bin/python: bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+bench: setup $(BENCH_VENV)/bin/python  ## benchmark: landing, dbt build, backfill and monthly increment
+	$(BIN)/python bench/bench.py --baseline-python $(BENCH_VENV)/bin/python
 
 clean:  ## remove dbt artefacts and the local DuckDB warehouse
 	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal
