@@ -1,33 +1,112 @@
 {#-
-    Incremental by release, for models whose rows each come from one release and are
-    derived with some seeds: a run processes only the releases not yet processed with
-    the seeds as they are now (rows carry the seeds' fingerprint in `seeds_checksum`),
-    and the post-hook drops rows of superseded releases and rows made with older seeds.
-    A release is immutable (keyed by its SHA-256), so this is exact; after changing such
-    a model's SQL run `dbt build --full-refresh`.
+    Incremental by release, for models whose rows each come from one release of a
+    workbook: a run processes only the releases the model does not hold yet, and the
+    post-hook drops the rows of releases a revision superseded. A release is immutable
+    (keyed by its SHA-256), so this is exact; after changing such a model's SQL run
+    `dbt build --full-refresh`.
+
+    A model that reads seeds (directly or upstream) also stores their fingerprint
+    (`seeds_checksum`): a release counts as processed only with the seeds as they are
+    now, and the post-hook drops rows made with older seeds, so a seed edit reprocesses
+    every release.
 
     In the model: config(materialized='incremental', incremental_strategy='append',
-    post_hook=[release_rows_outdated_deleted(seed_names), refresh_statistics(this)], each
-    as a '{{ }}' string so it renders at run time); in its input CTE:
-    {% if is_incremental() %} where {{ release_not_yet_processed(seed_names) }} {% endif %};
-    and select '{{ seeds_checksum(seed_names) }}' as seeds_checksum.
+    indexes=release_indexes(), post_hook=[release_rows_outdated_deleted(),
+    refresh_statistics(this, columns)], each hook as a '{{ }}' string so it renders at run time);
+    in its input CTE: {% if is_incremental() %} where {{ release_not_yet_processed() }}
+    {% endif %}; if it reads seeds, select '{{ seeds_checksum() }}' as seeds_checksum; and
+    -- depends_on: {{ source('raw_chs', 'load_log') }}, which these macros read.
 
-    release_not_yet_processed selects the distinct releases: a dozen, which PostgreSQL
-    hashes; over the table's 100k rows `not in` falls back to a scan of them per row.
+    Why the releases are looked up first and inlined as literals: the load log has a row
+    per release (a dozen a year), so finding the new ones costs an index probe each; the
+    model's own query then filters on constants and reads only the new release's rows,
+    whatever the number of months already held.
 -#}
-{% macro release_not_yet_processed(seed_names) -%}
-    file_sha256 not in (
-        select distinct done.file_sha256 from {{ this }} as done
-        where done.seeds_checksum = '{{ seeds_checksum(seed_names) }}'
-    )
+
+{#- The current releases of landed workbooks of which `relation` holds no row that
+    satisfies `done_condition` (SQL on the alias `done`); a list of SHA-256s. -#}
+{% macro releases_missing_from(relation, done_condition='1 = 1') -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select releases.file_sha256
+        from {{ load_log_relation() }} as releases
+        where
+            releases.source_kind = 'chs_workbook'
+            and releases.release_status = 'current'
+            and not exists (
+                select 1 from {{ relation }} as done
+                where done.file_sha256 = releases.file_sha256 and {{ done_condition }}
+            )
+        order by releases.file_sha256
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
-{% macro release_rows_outdated_deleted(seed_names) -%}
+{#- raw_chs.load_log, looked up in the graph so that run-time SQL (hooks, test filters)
+    can read it without adding a dependency. -#}
+{% macro load_log_relation() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set node = graph.sources['source.' ~ project_name ~ '.raw_chs.load_log'] -%}
+    {{ return(api.Relation.create(node.database, node.schema, node.identifier)) }}
+{%- endmacro %}
+
+{#- `column in (<the given SHA-256s>)`; false for none. -#}
+{% macro file_sha256_in(releases, column='file_sha256') -%}
+    {%- if releases -%}
+        {{ column }} in ('{{ releases | join("', '") }}')
+    {%- else -%}
+        1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- For the model being rendered: its releases to process, as a filter. -#}
+{% macro release_not_yet_processed() -%}
+    {{ file_sha256_in(releases_missing_from(this, processed_with_current_seeds())) }}
+{%- endmacro %}
+
+{#- A condition on `done` rows of a model (default: the one being rendered): made with
+    the seeds as they are now; true for a model that reads no seeds. -#}
+{% macro processed_with_current_seeds(unique_id=none) -%}
+    {%- if upstream_seeds(unique_id) -%}
+        done.seeds_checksum = '{{ seeds_checksum(unique_id) }}'
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook. Superseded releases are listed in the load log, so this probes the
+    file_sha256 index rather than scanning the table for rows of non-current releases. -#}
+{% macro release_rows_outdated_deleted() -%}
     delete from {{ this }}
     where
-        seeds_checksum != '{{ seeds_checksum(seed_names) }}'
-        or file_sha256 not in (
-            select releases.file_sha256 from {{ ref('stg_chs__load_log') }} as releases
-            where releases.is_current_release
+        file_sha256 in (
+            select releases.file_sha256 from {{ load_log_relation() }} as releases
+            where releases.release_status = 'superseded'
         )
+        or {{ made_with_older_seeds() }}
+{%- endmacro %}
+
+{% macro made_with_older_seeds() -%}
+    {%- if upstream_seeds() -%}
+        seeds_checksum != '{{ seeds_checksum() }}'
+    {%- else -%}
+        1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Config: the index those look-ups use (PostgreSQL; DuckDB's column scans need none). -#}
+{% macro release_indexes() -%}
+    {{ return(adapter.dispatch('release_indexes', 'chs_waiting_lists')()) }}
+{%- endmacro %}
+
+{% macro postgres__release_indexes() -%}
+    {{ return([{'columns': ['file_sha256']}]) }}
+{%- endmacro %}
+
+{% macro default__release_indexes() -%}
+    {{ return([]) }}
 {%- endmacro %}

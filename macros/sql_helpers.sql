@@ -75,17 +75,44 @@
 {%- endmacro %}
 
 {#-
-    A fingerprint of the named seeds' files (dbt's checksums, from the manifest). An
-    incremental model that joins those seeds stores it with its rows and reprocesses
-    every row whose fingerprint differs, so editing a seed can never leave stale rows.
+    The seeds a node reads, directly or through other models (unique ids, sorted), from
+    the graph. Defaults to the node being rendered.
 -#}
-{% macro seeds_checksum(seed_names) -%}
+{% macro upstream_seeds(unique_id=none) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set walk = namespace(frontier=[unique_id or model.unique_id], seen=[]) -%}
+    {%- for _ in range(50) if walk.frontier -%}
+        {%- set parents = [] -%}
+        {%- for node_id in walk.frontier if node_id in graph.nodes -%}
+            {%- for parent in graph.nodes[node_id].depends_on.nodes if parent not in walk.seen -%}
+                {%- do walk.seen.append(parent) -%}
+                {%- do parents.append(parent) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+        {%- set walk.frontier = parents -%}
+    {%- endfor -%}
+    {%- set seeds = [] -%}
+    {%- for node_id in walk.seen if node_id.startswith('seed.') -%}
+        {%- do seeds.append(node_id) -%}
+    {%- endfor -%}
+    {{ return(seeds | sort) }}
+{%- endmacro %}
+
+{#-
+    A fingerprint of the seeds a node reads (dbt's checksums of their files, from the
+    manifest). An incremental model that joins seeds stores it with its rows and
+    reprocesses every row whose fingerprint differs, so editing a seed can never leave
+    stale rows. Defaults to the node being rendered.
+-#}
+{% macro seeds_checksum(unique_id=none) -%}
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
     {%- set parts = [] -%}
-    {%- for name in seed_names -%}
-        {%- do parts.append(graph.nodes['seed.' ~ project_name ~ '.' ~ name]['checksum']['checksum']) -%}
+    {%- for seed_id in upstream_seeds(unique_id) -%}
+        {%- do parts.append(graph.nodes[seed_id].checksum.checksum) -%}
     {%- endfor -%}
     {{ return(local_md5(parts | join(':'))) }}
 {%- endmacro %}
@@ -94,16 +121,23 @@
     Post-hook for incremental models: planner statistics for the rows just added.
     PostgreSQL's autovacuum analyzes a table some time after an insert; until then the
     next model plans on the old row counts (a pivot of 81k rows estimated at 321 gave a
-    nested loop over 8 million row pairs). No-op on DuckDB, which keeps its own.
+    nested loop over 8 million row pairs). Only `columns` (those the next queries filter
+    and join on) are analyzed, from a sample of 3,000 rows (statistics target 10): enough
+    for the row count and a dozen releases' shares, and a constant cost, where the
+    default 30,000-row sample read most of the staging table's pages (0.22 s at 12
+    months, twice that of 6). No-op on DuckDB, which keeps its own statistics.
 -#}
-{% macro refresh_statistics(relation) -%}
-    {{ return(adapter.dispatch('refresh_statistics', 'chs_waiting_lists')(relation)) }}
+{% macro refresh_statistics(relation, columns) -%}
+    {{ return(adapter.dispatch('refresh_statistics', 'chs_waiting_lists')(relation, columns)) }}
 {%- endmacro %}
 
-{% macro postgres__refresh_statistics(relation) -%}
-    analyze {{ relation }}
+{% macro postgres__refresh_statistics(relation, columns) -%}
+    {%- for column in columns %}
+    alter table {{ relation }} alter column {{ column }} set statistics 10;
+    {%- endfor %}
+    analyze {{ relation }} ({{ columns | join(', ') }})
 {%- endmacro %}
 
-{% macro default__refresh_statistics(relation) -%}
+{% macro default__refresh_statistics(relation, columns) -%}
     select 1
 {%- endmacro %}

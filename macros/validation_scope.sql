@@ -1,33 +1,48 @@
 {#-
-    Which releases the staging tests check. stg_chs__waiting_list_values is append-only by
-    release and a release is immutable, so its tests need to see only the releases that
-    int_community_waits_pivoted has not consumed yet: dbt build runs them before the pivot,
-    and a failing test stops the pivot, so a release stays in scope until it passes. This
-    keeps a monthly build from re-reading every earlier month (950k rows at 12 months).
-    Everything is checked on a first build, with --full-refresh, or with
-    --vars '{validate_all_releases: true}'.
+    Which releases a test checks. The models it tests are append-only by release and a
+    release is immutable, so a test needs to see only the releases that the next
+    incremental model downstream (its "consumer") has not taken in yet: dbt build runs the
+    test before the consumer, and a failing test stops the consumer, so a release stays
+    in scope until it passes. This keeps a monthly build from re-reading every earlier
+    month: the new releases are listed from the load log (macros/incremental_by_release.sql)
+    and the tests read only their rows. A consumer that reads seeds counts a release as
+    taken in only with the seeds as they are now, so a seed edit re-checks every release.
 
-    Tests opt in with `config: where: "__new_releases__"` (generic tests) or by calling
-    new_releases_condition() (singular tests).
+    Everything is checked on a first build, with --full-refresh, or with
+    --vars '{validate_all_releases: true}'. A warning (severity warn) does not stop the
+    consumer, so it is reported by the build that brings the release in, not by later ones.
+
+    Tests opt in with `config: where:` holding a placeholder, `__releases_not_yet_pivoted__`
+    (consumer int_community_waits_pivoted) or `__releases_without_community_health_data__`
+    (consumer int_community_health_data_built), or by calling
+    new_releases_condition(consumer) (singular tests).
 -#}
-{% macro new_releases_condition(column='file_sha256') -%}
-    {%- set pivoted = none -%}
+{% macro new_releases_condition(consumer='int_community_waits_pivoted', column='file_sha256') -%}
+    {%- set consumer_relation = none -%}
     {%- if execute and not flags.FULL_REFRESH and not var('validate_all_releases') -%}
-        {%- set node = graph.nodes['model.chs_waiting_lists.int_community_waits_pivoted'] -%}
-        {%- set pivoted = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ consumer] -%}
+        {%- set consumer_relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
     {%- endif -%}
-    {%- if pivoted is none -%}
+    {%- if consumer_relation is none -%}
         1 = 1
     {%- else -%}
-        {{ column }} not in (select distinct consumed.file_sha256 from {{ pivoted }} as consumed)
+        {%- set taken_in = processed_with_current_seeds(node.unique_id) -%}
+        {{ file_sha256_in(releases_missing_from(consumer_relation, taken_in), column) }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- dbt's own get_where_subquery, with the __new_releases__ placeholder filled in. -#}
+{#- dbt's own get_where_subquery, with the scope placeholders filled in. -#}
 {% macro default__get_where_subquery(relation) -%}
-    {%- set where = config.get('where', '') -%}
+    {%- set where = config.get('where') or '' -%}
+    {%- if '__releases_not_yet_pivoted__' in where -%}
+        {%- set scope = new_releases_condition('int_community_waits_pivoted') -%}
+        {%- set where = where | replace('__releases_not_yet_pivoted__', scope) -%}
+    {%- endif -%}
+    {%- if '__releases_without_community_health_data__' in where -%}
+        {%- set scope = new_releases_condition('int_community_health_data_built') -%}
+        {%- set where = where | replace('__releases_without_community_health_data__', scope) -%}
+    {%- endif -%}
     {%- if where -%}
-        {%- set where = where | replace('__new_releases__', new_releases_condition()) -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
     {%- else -%}
         {%- do return(relation) -%}

@@ -11,12 +11,15 @@
     objects of the new month only; editing trust_mapping.csv (or the seeds the pivot
     reads) remakes every month.
 -#}
-{%- set seeds = ['chs_services', 'chs_wait_bands', 'trust_mapping'] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook=['{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}', '{{ refresh_statistics(this) }}'],
+    indexes=release_indexes(),
+    post_hook=[
+        '{{ release_rows_outdated_deleted() }}',
+        '{{ refresh_statistics(this, ["file_sha256", "trust_code", "period"]) }}',
+    ],
 ) }}
 {%- set core_bands = waiting_measures()[:8] -%}
 {%- set split_bands = waiting_measures()[8:] -%}
@@ -24,7 +27,7 @@
 {%- for band in core_bands -%}{%- do core_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor -%}
 {%- set split_pairs = core_pairs[:] -%}
 {%- for band in split_bands -%}{%- do split_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor %}
--- depends_on: {{ ref('stg_chs__load_log') }}
+-- depends_on: {{ source('raw_chs', 'load_log') }}
 
 with
 
@@ -34,7 +37,7 @@ trust_services as (
     where
         total_waiting is not null
         {%- if is_incremental() %}
-            and {{ release_not_yet_processed(seeds) }}
+            and {{ release_not_yet_processed() }}
         {%- endif %}
 
 ),
@@ -104,7 +107,7 @@ final as (
             ]),
         ]) }} as community_health_data,
         metadata.file_sha256,
-        '{{ seeds_checksum(seeds) }}' as seeds_checksum
+        '{{ seeds_checksum() }}' as seeds_checksum
     from metadata
     left join category_objects as adult  -- noqa: ST11
         on

@@ -9,14 +9,17 @@
     reads: a run pivots only releases it has not pivoted with the current seeds, so
     editing chs_services.csv or chs_wait_bands.csv reprocesses every release.
 -#}
-{%- set seeds = ['chs_services', 'chs_wait_bands'] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook=['{{ release_rows_outdated_deleted(' ~ seeds ~ ') }}', '{{ refresh_statistics(this) }}'],
+    indexes=release_indexes(),
+    post_hook=[
+        '{{ release_rows_outdated_deleted() }}',
+        '{{ refresh_statistics(this, ["file_sha256", "org_type", "org_code"]) }}',
+    ],
 ) }}
--- depends_on: {{ ref('stg_chs__load_log') }}
+-- depends_on: {{ source('raw_chs', 'load_log') }}
 
 {%- set unknown_service = raise_error(
     "'unknown service label (add it to seeds/chs_services.csv): ' || waiting_list_values.service_label"
@@ -31,7 +34,7 @@ waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
     {%- if is_incremental() %}
-    where {{ release_not_yet_processed(seeds) }}  -- noqa: LT02
+    where {{ release_not_yet_processed() }}  -- noqa: LT02
     {%- endif %}
 
 ),
@@ -146,7 +149,7 @@ final as (
         wait_52_104_weeks,
         wait_104_plus_weeks,
         has_52_week_split = 1 as has_52_week_split,
-        '{{ seeds_checksum(seeds) }}' as seeds_checksum
+        '{{ seeds_checksum() }}' as seeds_checksum
     from pivoted
 
 )

@@ -18,13 +18,14 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
+    indexes=release_indexes(),
     pre_hook=prefer_hash_joins(),
     post_hook=[
-        "delete from {{ this }} where file_sha256 not in ("
-        ~ "select file_sha256 from {{ source('raw_chs', 'load_log') }} where release_status = 'current')",
-        "{{ refresh_statistics(this) }}",
+        '{{ release_rows_outdated_deleted() }}',
+        '{{ refresh_statistics(this, ["file_sha256"]) }}',
     ],
 ) }}
+-- depends_on: {{ source('raw_chs', 'load_log') }}
 
 with
 
@@ -41,7 +42,7 @@ cells as (
         lower(trim(cell_text)) as cell_key
     from {{ source('raw_chs', 'workbook_cells') }}
     {%- if is_incremental() %}
-    where file_sha256 not in (select distinct landed.file_sha256 from {{ this }} as landed)  -- noqa: LT02
+    where {{ release_not_yet_processed() }}  -- noqa: LT02
     {%- endif %}
 
 ),
