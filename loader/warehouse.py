@@ -30,6 +30,7 @@ EXTRACT_TABLE = f"{EXTRACT_SCHEMA}.trust_metrics_extract"
 CELLS_TABLE = f"{RAW_SCHEMA}.workbook_cells"
 SUPERSEDED_CELLS_TABLE = f"{RAW_SCHEMA}.workbook_cells_superseded"
 LOAD_LOG_TABLE = f"{RAW_SCHEMA}.load_log"
+FULL_BUILD_LOG_TABLE = f"{RAW_SCHEMA}.full_build_log"
 
 CELL_COLUMNS = (
     "file_sha256",
@@ -65,7 +66,7 @@ _CELLS_DDL = """(
     sheet_name varchar not null,
     row_number integer not null,
     column_number integer not null,
-    cell_type varchar(1) not null,
+    cell_type varchar(1) not null check (cell_type in ('n', 's', 'b', 'd', 't')),
     cell_text varchar not null
 )"""
 
@@ -74,7 +75,7 @@ DDL = (
     f"create schema if not exists {EXTRACT_SCHEMA}",
     f"""create table if not exists {LOAD_LOG_TABLE} (
     file_sha256 varchar(64) primary key,
-    source_kind varchar not null,
+    source_kind varchar not null check (source_kind in ('chs_workbook', 'trust_metrics_extract')),
     file_name varchar not null,
     file_size_bytes bigint not null,
     sheet_count integer,
@@ -83,7 +84,7 @@ DDL = (
     reporting_period date,
     published_on date,
     revised_on date,
-    release_status varchar not null,
+    release_status varchar not null check (release_status in ('current', 'superseded')),
     superseded_by_sha256 varchar(64),
     loaded_at timestamp not null,
     load_seconds double precision not null,
@@ -91,6 +92,12 @@ DDL = (
 )""",
     f"create table if not exists {CELLS_TABLE} {_CELLS_DDL}",
     f"create table if not exists {SUPERSEDED_CELLS_TABLE} {_CELLS_DDL}",
+    # successful full `dbt build`s run by `release`, so a later release knows whether the
+    # dbt project changed since everything was last built (loader/release.py)
+    f"""create table if not exists {FULL_BUILD_LOG_TABLE} (
+    project_fingerprint varchar(64) not null,
+    built_at timestamp not null
+)""",
 )
 
 
@@ -184,17 +191,33 @@ class Warehouse:
             (file_sha256,),
         )
 
+    def last_full_build_fingerprint(self) -> str | None:
+        rows = self.execute(f"select project_fingerprint from {FULL_BUILD_LOG_TABLE} order by built_at desc limit 1")
+        return str(rows[0][0]) if rows else None
+
+    def log_full_build(self, project_fingerprint: str, built_at: dt.datetime) -> None:
+        with self.transaction():
+            columns = ("project_fingerprint", "built_at")
+            self.insert_rows(FULL_BUILD_LOG_TABLE, columns, [[project_fingerprint, built_at]])
+
     def log_load(self, record: dict[str, Any]) -> None:
         self.insert_rows(LOAD_LOG_TABLE, LOAD_LOG_COLUMNS, [[record[c] for c in LOAD_LOG_COLUMNS]])
 
     def replace_extract(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], sha256: str) -> None:
-        """Replace the landed extract: it is a snapshot, so the newest file is the table."""
+        """Replace the landed extract: it is a snapshot, so the newest file is the table.
+
+        Its columns can change between extracts, so the table is re-created. `cascade`
+        drops dbt's staging view over it (PostgreSQL refuses to drop a table a view
+        depends on); the view is compiled from the table's columns, so the next build
+        re-creates it (release builds views whenever an extract lands). All of this is
+        in the file's transaction: a failed landing keeps the old table and view.
+        """
         all_columns = [*columns, "_file_sha256", "_row_number"]
         definitions = ", ".join(
             [f"{quote_identifier(name)} varchar" for name in columns]
             + ["_file_sha256 varchar(64) not null", "_row_number integer not null"]
         )
-        self.execute(f"drop table if exists {EXTRACT_TABLE}")
+        self.execute(f"drop table if exists {EXTRACT_TABLE} cascade")
         self.execute(f"create table {EXTRACT_TABLE} ({definitions})")
         self.insert_rows(
             EXTRACT_TABLE,
@@ -321,9 +344,24 @@ class PostgresWarehouse(Warehouse):
         self._copy(table, columns, rows)
 
     def analyze(self) -> None:
-        """Refresh planner statistics after a load; dbt's queries on the cells depend on them."""
-        for table in (CELLS_TABLE, LOAD_LOG_TABLE):
-            self.execute(f"analyze {table}")
+        """Refresh planner statistics after a load; dbt's queries on the cells depend on them.
+
+        The first load gets full statistics. Later loads change the row count and the
+        releases' shares, not the shape of a sheet, so they re-analyze file_sha256 alone
+        from a 3,000-row sample (statistics target 10): a constant cost, where a full
+        analyze reads more of the table with every month landed.
+        """
+        self.execute(f"analyze {LOAD_LOG_TABLE}")
+        schema, table = CELLS_TABLE.split(".")
+        analyzed = self.execute(
+            "select count(*) from pg_stats where schemaname = %s and tablename = %s and attname = 'cell_text'",
+            (schema, table),
+        )[0][0]
+        if not analyzed:
+            self.execute(f"analyze {CELLS_TABLE}")
+            return
+        self.execute(f"alter table {CELLS_TABLE} alter column file_sha256 set statistics 10")
+        self.execute(f"analyze {CELLS_TABLE} (file_sha256)")
 
     def close(self) -> None:
         self.con.close()

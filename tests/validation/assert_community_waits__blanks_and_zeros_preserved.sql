@@ -1,20 +1,25 @@
--- Zero vs blank preserved. Per month and published measure, the mart holds exactly as
--- many values, and as many zeros, as the published cells: a blank never becomes 0 and a
--- 0 never becomes blank. The canonical wait_52_plus_weeks is compared only in months that
--- published it (until November 2024); later it is derived from the split bands.
+-- Zero vs blank preserved. Per month and published measure, the pivot (the rows of
+-- fct_community_waits) holds exactly as many values, and as many zeros, as the published
+-- cells: a blank never becomes 0 and a 0 never becomes blank. The canonical
+-- wait_52_plus_weeks is compared only in months that published it (until November 2024);
+-- later it is derived from the split bands. Checks the releases not yet made into
+-- community_health_data (macros/validation_scope.sql).
 {%- set measures = waiting_measures() %}
+{%- set in_scope = new_releases_condition('int_community_health_data_built') %}
 
 with
 
 waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
+    where {{ in_scope }}
 
 ),
 
 community_waits as (
 
-    select * from {{ ref('fct_community_waits') }}
+    select * from {{ ref('int_community_waits_pivoted') }}
+    where {{ in_scope }}
 
 ),
 
