@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_source(release)
     release.add_argument("--no-fetch", action="store_true", help="land and build what is already in the data dir")
+    release.add_argument(
+        "--full-build",
+        action="store_true",
+        help="dbt build every node (default: only what the new files feed, when the dbt project is unchanged "
+        "since the last full build)",
+    )
     release.add_argument("--data-dir", type=Path, default=_env_path("CHS_DATA_DIR"))
     release.add_argument("--extract", type=Path, default=_env_path("CHS_TRUST_METRICS_CSV"))
     _add_target(release)
@@ -163,6 +169,7 @@ def _release(args: argparse.Namespace) -> int:
         extract=args.extract,
         page_url=None if args.no_fetch else args.page_url,
         timeout=args.timeout,
+        full_build=args.full_build,
     )
     return run_release(load_connection(args.target, args.profiles_dir), options, print)
 

@@ -7,20 +7,22 @@ a republished month changed, provider by provider, from the cells themselves.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import importlib.metadata
 import logging
 import os
-import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loader.dbt_run import run_dbt
 from loader.fetch import fetch
 from loader.land import FileResult, land_paths
 from loader.profiles import Connection
-from loader.report import dq_summary, propose_mapping
+from loader.report import dq_summary, propose_mapping, run_results_path
 from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse, open_warehouse
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,49 @@ class ReleaseOptions:
     extract: Path | None
     page_url: str | None  # None: do not fetch, land what is in data_dir
     timeout: float = 30.0
+    full_build: bool = False  # build every node even when the dbt project is unchanged
+
+
+# What dbt reads to build the project; a change to any of these calls for a full build.
+DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "selectors.yml")
+DBT_PROJECT_DIRS = ("models", "macros", "seeds", "tests", "snapshots")
+DBT_FILE_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".md"})
+DBT_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-postgres")
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """SHA-256 over the dbt project's files (paths and bytes) and the dbt versions."""
+    digest = hashlib.sha256()
+    for package in DBT_PACKAGES:
+        digest.update(f"{package}=={importlib.metadata.version(package)}\n".encode())
+    paths = [project_dir / name for name in DBT_PROJECT_FILES]
+    for directory in DBT_PROJECT_DIRS:
+        paths.extend(sorted(p for p in (project_dir / directory).rglob("*") if p.suffix in DBT_FILE_SUFFIXES))
+    for path in paths:
+        if path.is_file():
+            digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
+    """`dbt build` for everything, or only for what the new files feed.
+
+    With the project unchanged since its last full build, seeds and views are as that
+    build left them and the models fed only by unchanged sources hold unchanged data, so
+    a release builds the nodes downstream of the sources that received files; their
+    tests all run. Views are skipped when only workbooks landed (a view holds no data to
+    bring up to date), but not when an extract landed: the extract's staging view is
+    compiled from its columns, and landing it dropped the view.
+    """
+    if full:
+        return ["build"]
+    extract_landed = any(r.path.suffix.lower() == ".csv" for r in new_results)
+    workbooks_landed = any(r.path.suffix.lower() != ".csv" for r in new_results)
+    landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed}
+    sources = [name for name, has_new_files in landed.items() if has_new_files]
+    views = [] if extract_landed else ["--exclude", "config.materialized:view"]
+    return ["build", "--select", *(f"source:{name}+" for name in sources), *views]
 
 
 def provider_totals(cells: list[tuple[Any, ...]]) -> dict[str, int]:
@@ -87,18 +132,24 @@ def revision_lines(warehouse: Warehouse, result: FileResult, limit: int = 10) ->
 
 def provider_changes(warehouse: Warehouse, periods: list[Any]) -> list[str]:
     """Providers that appear or vanish in each landed month compared with the month before."""
+    months = [
+        row[0]
+        for row in warehouse.execute(
+            "select reporting_period from raw_chs.load_log "
+            "where source_kind = 'chs_workbook' and release_status = 'current' order by reporting_period"
+        )
+    ]
     lines: list[str] = []
-    rows = warehouse.execute(
-        "select distinct period, org_code from marts.fct_community_waits where org_type = 'Provider'"
-    )
-    by_period: dict[Any, set[str]] = defaultdict(set)
-    for period, code in rows:
-        by_period[period].add(code)
-    ordered = sorted(by_period)
     for period in sorted(set(periods)):
-        if period not in by_period or ordered.index(period) == 0:
+        if period not in months or months.index(period) == 0:
             continue
-        previous = ordered[ordered.index(period) - 1]
+        previous = months[months.index(period) - 1]
+        by_period: dict[Any, set[str]] = defaultdict(set)
+        for month, code in warehouse.execute(
+            "select distinct period, org_code from marts.fct_community_waits "
+            f"where org_type = 'Provider' and period in (date '{period:%Y-%m-%d}', date '{previous:%Y-%m-%d}')"
+        ):
+            by_period[month].add(code)
         new = sorted(by_period[period] - by_period[previous])
         gone = sorted(by_period[previous] - by_period[period])
         if new or gone:
@@ -128,6 +179,7 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
         months = warehouse.execute(
             "select count(*) from raw_chs.load_log where source_kind = 'chs_workbook' and release_status = 'current'"
         )[0][0]
+        last_built = warehouse.last_full_build_fingerprint()
     finally:
         warehouse.close()
 
@@ -141,21 +193,21 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
     for line in revision_report:
         out(line)
 
-    env = dict(os.environ, CHS_TARGET=connection.target)
-    build = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--target", connection.target],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if build.returncode != 0:  # the failing nodes are in the summary; dbt's own tail helps too
-        logger.error("dbt build failed:\n%s", "\n".join(build.stdout.splitlines()[-15:]))
+    fingerprint = project_fingerprint(Path(os.environ.get("DBT_PROJECT_DIR", ".")))
+    full = options.full_build or fingerprint != last_built
+    dbt_args = dbt_build_args(new_results, full)
+    out(f"dbt {' '.join(dbt_args)}" + ("" if full else "  (project unchanged since its last full build)"))
+    os.environ["CHS_TARGET"] = connection.target  # profiles.yml reads it, as the loader did
+    build = run_dbt([*dbt_args, "--target", connection.target, "--quiet"], run_results_path())
+    if build.error:  # dbt could not run; failing nodes are in the summary below
+        logger.error("dbt %s: %s", dbt_args[0], build.error)
     summary, failed_tests = dq_summary()
     out(summary)
 
     warehouse = open_warehouse(connection)
     try:
+        if full and build.succeeded:
+            warehouse.log_full_build(fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0))
         changes = provider_changes(warehouse, landed_months)
         proposals = propose_mapping(warehouse).splitlines()[1:]
     finally:
@@ -167,4 +219,4 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
         out("  proposed rows for seeds/trust_mapping.csv (review, then add):")
         for line in proposals:
             out(f"    {line}")
-    return 1 if failed_tests or build.returncode != 0 or failed_fetch or landed.errors else 0
+    return 1 if failed_tests or not build.succeeded or failed_fetch or landed.errors else 0

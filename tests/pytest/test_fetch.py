@@ -174,6 +174,7 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
 
     first = fresh_duckdb.run(*args)
     assert "fetch: 12 new, 0 changed, 0 unchanged, 0 failed" in first.stdout
+    assert "\ndbt build\n" in first.stdout  # a new warehouse: everything is built
     assert "months landed: Aug 2024, Sep 2024" in first.stdout and "Jul 2025" in first.stdout
     assert "revisions: 0" in first.stdout
     assert ", 0 failed, 0 errored" in first.stdout
@@ -193,6 +194,13 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     assert "July 2025 vs June 2025: new providers NZZ, RKB; vanished NNV" in third.stdout, third.stdout
     assert "NZZ,YOUR HEALTHCARE,,not_an_nhs_trust," in third.stdout
     assert ", 0 failed, 0 errored" in third.stdout
+    # the project is unchanged since the first release built everything: only what the
+    # new file feeds is rebuilt, and the marts are what a full rebuild makes of them
+    assert "dbt build --select source:raw_chs+ --exclude config.materialized:view" in third.stdout
+    marts = "select trust_code, period, cast(community_health_data as varchar) from marts.trust_metrics order by 1, 2"
+    after_release = fresh_duckdb.query(marts)
+    fresh_duckdb.run("dbt", "build", "--full-refresh")
+    assert fresh_duckdb.query(marts) == after_release
     # the load log keeps both July releases
     assert fresh_duckdb.query(
         "select count(*), count(*) filter (where release_status = 'superseded') from raw_chs.load_log "
@@ -201,6 +209,8 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
 
     # a release whose England total no longer equals its providers' sum fails the run
     revise_july(july, root / "files" / july.name, delta=5, consistent=False)
+    fresh_duckdb.execute("delete from raw_chs.full_build_log")  # as if the dbt project had changed since
     fourth = fresh_duckdb.run(*args, check=False)
     assert fourth.returncode == 1
-    assert "FAIL  assert_fct_community_waits__national_equals_sum_of_providers" in fourth.stdout
+    assert "\ndbt build\n" in fourth.stdout  # no full build of this project on record: build everything
+    assert "FAIL  assert_community_waits__national_equals_sum_of_providers" in fourth.stdout

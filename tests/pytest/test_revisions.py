@@ -3,12 +3,21 @@ release of a month, and nothing of the release it replaced."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.pytest.conftest import PROJECT_DIR, Target
+from tests.pytest.conftest import (
+    PROJECT_DIR,
+    Target,
+    drop_postgres,
+    duckdb_target,
+    extract_path,
+    postgres_target,
+    real_workbooks,
+)
 from tests.pytest.workbooks import write_chs_workbook
 
 pytestmark = pytest.mark.e2e
@@ -98,3 +107,33 @@ def test_mapping_edit_remakes_community_data_of_every_month(copy_of_built_duckdb
         "select count(distinct period), count(distinct seeds_checksum) "
         "from intermediate.int_community_health_data_built"
     ) == [(12, 1)]
+
+
+@pytest.mark.parametrize("target_name", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_new_extract_with_a_new_column_flows_through_a_release(target_name: str, tmp_path: Path) -> None:
+    """The extract is replaced, not appended to, and its columns can change: its staging
+    view is dropped with the old table (PostgreSQL would refuse otherwise) and rebuilt."""
+    target = duckdb_target(tmp_path) if target_name == "duckdb" else postgres_target(tmp_path)
+    try:
+        data = tmp_path / "data"
+        data.mkdir()
+        july = next(p for p in real_workbooks() if p.name.endswith("2025-26-July.xlsx"))
+        (data / july.name).symlink_to(july)
+        release = ("loader", "release", "--no-fetch", "--data-dir", str(data), "--extract")
+        target.run(*release, str(extract_path()))
+
+        with extract_path().open(newline="", encoding="utf-8") as source:
+            rows = list(csv.reader(source))
+        new_extract = tmp_path / "trust_metrics_extract_v2.csv"
+        with new_extract.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows([[*rows[0], "rtt_added_metric"], *([*row, "42"] for row in rows[1:])])
+        result = target.run(*release, str(new_extract))
+
+        assert "\ndbt build --select source:raw_trust_metrics+  (project unchanged" in result.stdout
+        assert ", 0 failed, 0 errored" in result.stdout
+        assert target.query(
+            "select count(*) from marts.trust_metrics where cast(rtt_data ->> 'rtt_added_metric' as float) = 42"
+        ) == [(1812,)]
+    finally:
+        if target_name == "postgres":
+            drop_postgres(target)
