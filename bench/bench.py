@@ -7,9 +7,11 @@ Measures, each as the median of N runs (default 3) after one warm-up run, with m
   2. baseline in the same run: pandas.read_excel (openpyxl) of only the Table 4-4h sheets,
      one read_excel call per sheet as a script would; ratio baseline / loader
   3. dbt build (every model and test) from landed data
-  4. the full backfill: land + dbt build
-  5. the monthly increment: with N-1 months landed and built, land month N and build;
-     over 6 and over 12 months, and as a ratio of the full backfill
+  4. the full backfill: land + dbt build; and the same through `python -m loader release`
+     on an empty warehouse (the command the increment uses: compares like with like)
+  5. the monthly increment: with N-1 months landed and built, bring month N in with the
+     monthly command, `python -m loader release --no-fetch` (land, dbt build of what the
+     new file feeds, report); over 6 and over 12 months, and as a ratio of the backfill
   6. peak RSS of the loader and of dbt (max over the runs)
 Results print as a table and are written as JSON (default bench/results.json).
 """
@@ -149,8 +151,12 @@ class Target:
     def build(self) -> tuple[float, float]:
         return run_timed([str(BIN_DIR / "dbt"), "build", "-q"], self.env)
 
+    def release(self, data_dir: Path, extract: Path) -> tuple[float, float]:
+        options = ["--no-fetch", "--data-dir", str(data_dir), "--extract", str(extract)]
+        return run_timed([sys.executable, "-m", "loader", "-q", "release", *options], self.env)
 
-def pandas_baseline(workbooks: list[Path]) -> tuple[float, float]:
+
+def pandas_baseline(python: Path, workbooks: list[Path]) -> tuple[float, float]:
     script = (
         "import sys, pandas as pd\n"
         "from openpyxl import load_workbook\n"
@@ -160,13 +166,22 @@ def pandas_baseline(workbooks: list[Path]) -> tuple[float, float]:
         "    for name in [n for n in wanted if n in names]:\n"
         "        pd.read_excel(path, sheet_name=name, header=None, engine='openpyxl')\n"
     )
-    return run_timed([sys.executable, "-c", script, *map(str, workbooks)], dict(os.environ))
+    return run_timed([str(python), "-c", script, *map(str, workbooks)], dict(os.environ))
 
 
 def months_in_order(directory: Path) -> list[Path]:
     """Workbooks sorted by the month they report (read from their content)."""
     files = sorted(directory.glob("*.xlsx"))
     return sorted(files, key=lambda p: parse_file(p, p.read_bytes()).reporting_period)
+
+
+def months_dir(path: Path, workbooks: list[Path]) -> Path:
+    """The data directory a user keeps: the months published so far (links to the files)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
+    for workbook in workbooks:
+        (path / workbook.name).symlink_to(workbook)
+    return path
 
 
 def bench_target(target: Target, workbooks: list[Path], extract: Path, times: int) -> list[Measure]:
@@ -184,21 +199,30 @@ def bench_target(target: Target, workbooks: list[Path], extract: Path, times: in
         return land_s + build_s, max(land_rss, build_rss)
 
     measures.append(repeat(f"{target.name}: backfill (land + build)", times, target.reset, backfill))
+    # the same command as the increment, on an empty warehouse: lands all, builds everything
+    all_months = months_dir(target.workdir / "months_all", workbooks)
+    measures.append(
+        repeat(
+            f"{target.name}: backfill (release)",
+            times,
+            target.reset,
+            lambda: target.release(all_months, extract),
+        )
+    )
     for months in (6, 12):
+        data_dir = months_dir(target.workdir / f"months_{months}", workbooks[: months - 1])
         target.reset()
-        target.land([*workbooks[: months - 1], extract])
-        target.build()
+        target.release(data_dir, extract)  # lands N-1 months, full build (first build of the warehouse)
         label = f"before_{months}"
         target.snapshot(label)
+        (data_dir / workbooks[months - 1].name).symlink_to(workbooks[months - 1])
 
-        def increment(month: Path = workbooks[months - 1]) -> tuple[float, float]:
-            land_s, land_rss = target.land([month])
-            build_s, build_rss = target.build()
-            return land_s + build_s, max(land_rss, build_rss)
+        def increment(data_dir: Path = data_dir) -> tuple[float, float]:
+            return target.release(data_dir, extract)
 
         measures.append(
             repeat(
-                f"{target.name}: increment, month {months} (land + build)",
+                f"{target.name}: increment, month {months} (release)",
                 times,
                 lambda label=label: target.restore(label),  # type: ignore[misc]
                 increment,
@@ -218,7 +242,15 @@ def main() -> int:
         type=Path,
         default=Path(os.environ.get("CHS_TRUST_METRICS_CSV", "../shared/data/trust_metrics_extract.csv")),
     )
+    parser.add_argument(
+        "--baseline-python",
+        type=Path,
+        default=PROJECT_DIR / ".venv-bench" / "bin" / "python",
+        help="interpreter with pandas and openpyxl for the baseline (make bench creates .venv-bench)",
+    )
     args = parser.parse_args()
+    if not args.baseline_python.exists():
+        raise SystemExit(f"bench: {args.baseline_python}: no baseline interpreter; run `make bench` to create it")
     data_dir = (PROJECT_DIR / args.data_dir).resolve()
     extract = (PROJECT_DIR / args.extract).resolve()
     workbooks = months_in_order(data_dir)
@@ -230,7 +262,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="chs_bench_") as tmp:
         measures.append(
             repeat(
-                "baseline: pandas.read_excel Table 4-4h", args.repeat, lambda: None, lambda: pandas_baseline(workbooks)
+                "baseline: pandas.read_excel Table 4-4h",
+                args.repeat,
+                lambda: None,
+                lambda: pandas_baseline(args.baseline_python, workbooks),
             )
         )
         targets = ["duckdb"] + (["postgres"] if os.environ.get("CHS_PG_HOST") else [])
@@ -244,9 +279,11 @@ def main() -> int:
         land = results[f"{name}: land 12 workbooks"]["median_s"]
         backfill = results[f"{name}: backfill (land + build)"]["median_s"]
         ratios[f"{name}: baseline / land"] = round(baseline / land, 1)
+        release_backfill = results[f"{name}: backfill (release)"]["median_s"]
         for months in (6, 12):
-            increment = results[f"{name}: increment, month {months} (land + build)"]["median_s"]
+            increment = results[f"{name}: increment, month {months} (release)"]["median_s"]
             ratios[f"{name}: increment month {months} / backfill"] = round(increment / backfill, 2)
+            ratios[f"{name}: increment month {months} / backfill (release)"] = round(increment / release_backfill, 2)
 
     document = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
