@@ -30,3 +30,14 @@
     {%- endif -%}
     {{ return(domains) }}
 {%- endmacro %}
+
+{#- Post-hook of trust_metrics: rows whose trust-month is no longer in the extract. -#}
+{% macro trust_months_not_in_extract_deleted() -%}
+    delete from {{ this }}
+    where not exists (
+        select 1 from {{ ref('int_trust_metrics_deduplicated') }} as trust_months
+        where
+            trust_months.trust_code = {{ this.identifier }}.trust_code
+            and trust_months.period = {{ this.identifier }}.period
+    )
+{%- endmacro %}

@@ -17,17 +17,41 @@
     (consumer int_community_health_data_built), or by calling
     new_releases_condition(consumer) (singular tests).
 -#}
-{% macro new_releases_condition(consumer='int_community_waits_pivoted', column='file_sha256') -%}
-    {%- set consumer_relation = none -%}
-    {%- if execute and not flags.FULL_REFRESH and not var('validate_all_releases') -%}
-        {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ consumer] -%}
-        {%- set consumer_relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+{#- The consumer's table when tests are scoped by it; none when everything is checked
+    (the consumer is not built yet, --full-refresh, or the var). -#}
+{% macro scope_consumer(consumer) -%}
+    {%- if not execute or flags.FULL_REFRESH or var('validate_all_releases') -%}
+        {{ return(none) }}
     {%- endif -%}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ consumer] -%}
+    {{ return(adapter.get_relation(node.database, node.schema, node.alias)) }}
+{%- endmacro %}
+
+{% macro new_releases_condition(consumer='int_community_waits_pivoted', column='file_sha256') -%}
+    {%- set consumer_relation = scope_consumer(consumer) -%}
     {%- if consumer_relation is none -%}
         1 = 1
     {%- else -%}
-        {%- set taken_in = processed_with_current_seeds(node.unique_id) -%}
+        {%- set taken_in = processed_with_current_seeds('model.' ~ project_name ~ '.' ~ consumer) -%}
         {{ file_sha256_in(releases_missing_from(consumer_relation, taken_in), column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- For tests of int_community_health_data_built, the last incremental model: the objects
+    trust_metrics does not show yet (new, or changed since). `alias` is the test's alias
+    for the model. trust_metrics is built after these tests and not when they fail. -#}
+{% macro community_health_data_not_yet_published(alias) -%}
+    {%- set published = scope_consumer('trust_metrics') -%}
+    {%- if published is none -%}
+        1 = 1
+    {%- else -%}
+        not exists (
+            select 1 from {{ published }} as published
+            where
+                published.trust_code = {{ alias }}.trust_code
+                and published.period = {{ alias }}.period
+                and published.community_health_data = {{ alias }}.community_health_data
+        )
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,4 +1,5 @@
 {#- Per month: how many trust_metrics trusts have community, RTT and A&E data. -#}
+{{ config(materialized='view') }}
 with
 
 trust_metrics as (

@@ -112,7 +112,9 @@ def test_mapping_edit_remakes_community_data_of_every_month(copy_of_built_duckdb
 @pytest.mark.parametrize("target_name", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_new_extract_with_a_new_column_flows_through_a_release(target_name: str, tmp_path: Path) -> None:
     """The extract is replaced, not appended to, and its columns can change: its staging
-    view is dropped with the old table (PostgreSQL would refuse otherwise) and rebuilt."""
+    view is dropped with the old table (PostgreSQL would refuse otherwise) and rebuilt;
+    trust_metrics (incremental by difference) rewrites every changed row and drops the
+    trust-months that left the extract."""
     target = duckdb_target(tmp_path) if target_name == "duckdb" else postgres_target(tmp_path)
     try:
         data = tmp_path / "data"
@@ -125,15 +127,17 @@ def test_new_extract_with_a_new_column_flows_through_a_release(target_name: str,
         with extract_path().open(newline="", encoding="utf-8") as source:
             rows = list(csv.reader(source))
         new_extract = tmp_path / "trust_metrics_extract_v2.csv"
+        kept = [row for row in rows[1:] if row[0] != "RA7"]  # and RA7 (no community provider) leaves
         with new_extract.open("w", newline="", encoding="utf-8") as out:
-            csv.writer(out).writerows([[*rows[0], "rtt_added_metric"], *([*row, "42"] for row in rows[1:])])
+            csv.writer(out).writerows([[*rows[0], "rtt_added_metric"], *([*row, "42"] for row in kept)])
         result = target.run(*release, str(new_extract))
 
         assert "\ndbt build --select source:raw_trust_metrics+  (project unchanged" in result.stdout
         assert ", 0 failed, 0 errored" in result.stdout
         assert target.query(
-            "select count(*) from marts.trust_metrics where cast(rtt_data ->> 'rtt_added_metric' as float) = 42"
-        ) == [(1812,)]
+            "select count(*), count(*) filter (where cast(rtt_data ->> 'rtt_added_metric' as float) = 42), "
+            "count(*) filter (where trust_code = 'RA7') from marts.trust_metrics"
+        ) == [(1800, 1800, 0)]
     finally:
         if target_name == "postgres":
             drop_postgres(target)

@@ -99,13 +99,17 @@ def test_lost_community_data_fails_coverage(copy_of_built_duckdb: Target) -> Non
 
 
 def test_inconsistent_metadata_fails(copy_of_built_duckdb: Target) -> None:
+    """The check reads the objects trust_metrics does not show yet: an object that differs
+    from its trust_metrics row is checked, and the build does not publish it."""
     copy_of_built_duckdb.execute(
-        "update marts.trust_metrics set community_health_data = json_merge_patch("
+        "update intermediate.int_community_health_data_built set community_health_data = json_merge_patch("
         'community_health_data, \'{"metadata": {"services_reported": 99}}\') '
         "where trust_code = 'RJ7' and period = date '2025-07-01'"
     )
-    output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_metrics__metadata_matches_services")
+    check = "assert_community_health_data__metadata_matches_services"
+    output = failing_tests(copy_of_built_duckdb, "build", "--select", f"{check} trust_metrics")
     assert "Got 1 result" in output
+    assert "SKIP relation marts.trust_metrics" in output
 
 
 def test_zero_turned_blank_fails(copy_of_built_duckdb: Target) -> None:
