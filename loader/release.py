@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loader.dbt_run import run_dbt
+from loader.dbt_run import InProcessDbt
 from loader.fetch import fetch
 from loader.land import FileResult, land_paths
 from loader.profiles import Connection
@@ -62,6 +62,8 @@ def project_fingerprint(project_dir: Path) -> str:
 def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
     """`dbt build` for everything, or only for what the new files feed.
 
+    A full build checks every release (the tests may have changed with the project).
+
     With the project unchanged since its last full build, seeds and views are as that
     build left them and the models fed only by unchanged sources hold unchanged data, so
     a release builds the nodes downstream of the sources that received files; their
@@ -69,8 +71,8 @@ def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
     bring up to date), but not when an extract landed: the extract's staging view is
     compiled from its columns, and landing it dropped the view.
     """
-    if full:
-        return ["build"]
+    if full:  # the project changed (or nothing was built): check every release, not just new ones
+        return ["build", "--vars", "{validate_all_releases: true}"]
     extract_landed = any(r.path.suffix.lower() == ".csv" for r in new_results)
     workbooks_landed = any(r.path.suffix.lower() != ".csv" for r in new_results)
     landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed}
@@ -162,6 +164,7 @@ def provider_changes(warehouse: Warehouse, periods: list[Any]) -> list[str]:
 
 def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[str], None]) -> int:
     """Run the release; ``out`` receives the summary lines (the CLI prints them)."""
+    dbt = InProcessDbt()  # dbt's import overlaps the fetch and the landing
     if options.page_url:
         fetched = fetch(options.page_url, options.data_dir, timeout=options.timeout)
         out(fetched.describe())
@@ -198,7 +201,7 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
     dbt_args = dbt_build_args(new_results, full)
     out(f"dbt {' '.join(dbt_args)}" + ("" if full else "  (project unchanged since its last full build)"))
     os.environ["CHS_TARGET"] = connection.target  # profiles.yml reads it, as the loader did
-    build = run_dbt([*dbt_args, "--target", connection.target, "--quiet"], run_results_path())
+    build = dbt.run([*dbt_args, "--target", connection.target, "--quiet"], run_results_path())
     if build.error:  # dbt could not run; failing nodes are in the summary below
         logger.error("dbt %s: %s", dbt_args[0], build.error)
     summary, failed_tests = dq_summary()

@@ -174,7 +174,7 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
 
     first = fresh_duckdb.run(*args)
     assert "fetch: 12 new, 0 changed, 0 unchanged, 0 failed" in first.stdout
-    assert "\ndbt build\n" in first.stdout  # a new warehouse: everything is built
+    assert "\ndbt build --vars {validate_all_releases: true}\n" in first.stdout  # a new warehouse: all of it
     assert "months landed: Aug 2024, Sep 2024" in first.stdout and "Jul 2025" in first.stdout
     assert "revisions: 0" in first.stdout
     assert ", 0 failed, 0 errored" in first.stdout
@@ -212,5 +212,5 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     fresh_duckdb.execute("delete from raw_chs.full_build_log")  # as if the dbt project had changed since
     fourth = fresh_duckdb.run(*args, check=False)
     assert fourth.returncode == 1
-    assert "\ndbt build\n" in fourth.stdout  # no full build of this project on record: build everything
+    assert "\ndbt build --vars {validate_all_releases: true}\n" in fourth.stdout  # no full build on record
     assert "FAIL  assert_community_waits__national_equals_sum_of_providers" in fourth.stdout

@@ -38,7 +38,7 @@ def test_release_selects_what_the_new_files_feed() -> None:
     extract = FileResult(Path("trust_metrics_extract.csv"), "landed")
     no_views = ["--exclude", "config.materialized:view"]
 
-    assert dbt_build_args([workbook], full=True) == ["build"]
+    assert dbt_build_args([workbook], full=True) == ["build", "--vars", "{validate_all_releases: true}"]
     assert dbt_build_args([workbook, revision], full=False) == ["build", "--select", "source:raw_chs+", *no_views]
     # the extract's staging view is compiled from its columns: views are built too
     assert dbt_build_args([extract], full=False) == ["build", "--select", "source:raw_trust_metrics+"]
