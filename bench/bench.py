@@ -11,7 +11,8 @@ Measures, each as the median of N runs (default 3) after one warm-up run, with m
      on an empty warehouse (the command the increment uses: compares like with like)
   5. the monthly increment: with N-1 months landed and built, bring month N in with the
      monthly command, `python -m loader release --no-fetch` (land, dbt build of what the
-     new file feeds, report); over 6 and over 12 months, and as a ratio of the backfill
+     new file feeds, report); over 6 and over 12 months, runs taking turns, and as a
+     ratio of the backfill
   6. peak RSS of the loader and of dbt (max over the runs)
 Results print as a table and are written as JSON (default bench/results.json).
 """
@@ -74,16 +75,26 @@ def run_timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def repeat(name: str, times: int, prepare: Callable[[], None], body: Callable[[], tuple[float, float]]) -> Measure:
-    measure = Measure(name)
+Case = tuple[str, Callable[[], None], Callable[[], tuple[float, float]]]  # name, prepare, body
+
+
+def repeat_interleaved(cases: list[Case], times: int) -> list[Measure]:
+    """Each case `times` times after a warm-up, taking turns, so that drift in a noisy
+    machine's speed falls on every case alike (used to compare the 6th and 12th month)."""
+    measures = [Measure(name) for name, _, _ in cases]
     for attempt in range(times + 1):  # the first run is a warm-up, not counted
-        prepare()
-        seconds, rss = body()
-        if attempt:
-            measure.seconds.append(seconds)
-        measure.peak_rss_mb = max(measure.peak_rss_mb, rss)
-        print(f"  {name}: run {attempt or 'warm-up'}: {seconds:.2f} s", file=sys.stderr)
-    return measure
+        for measure, (name, prepare, body) in zip(measures, cases, strict=True):
+            prepare()
+            seconds, rss = body()
+            if attempt:
+                measure.seconds.append(seconds)
+            measure.peak_rss_mb = max(measure.peak_rss_mb, rss)
+            print(f"  {name}: run {attempt or 'warm-up'}: {seconds:.2f} s", file=sys.stderr)
+    return measures
+
+
+def repeat(name: str, times: int, prepare: Callable[[], None], body: Callable[[], tuple[float, float]]) -> Measure:
+    return repeat_interleaved([(name, prepare, body)], times)[0]
 
 
 class Target:
@@ -209,6 +220,7 @@ def bench_target(target: Target, workbooks: list[Path], extract: Path, times: in
             lambda: target.release(all_months, extract),
         )
     )
+    increments: list[Case] = []
     for months in (6, 12):
         data_dir = months_dir(target.workdir / f"months_{months}", workbooks[: months - 1])
         target.reset()
@@ -216,18 +228,14 @@ def bench_target(target: Target, workbooks: list[Path], extract: Path, times: in
         label = f"before_{months}"
         target.snapshot(label)
         (data_dir / workbooks[months - 1].name).symlink_to(workbooks[months - 1])
-
-        def increment(data_dir: Path = data_dir) -> tuple[float, float]:
-            return target.release(data_dir, extract)
-
-        measures.append(
-            repeat(
+        increments.append(
+            (
                 f"{target.name}: increment, month {months} (release)",
-                times,
                 lambda label=label: target.restore(label),  # type: ignore[misc]
-                increment,
+                lambda data_dir=data_dir: target.release(data_dir, extract),  # type: ignore[misc]
             )
         )
+    measures.extend(repeat_interleaved(increments, times))
     target.drop_all(["landed", "before_6", "before_12"])
     return measures
 
