@@ -11,7 +11,7 @@ Running dbt here rather than as a ``dbt`` subprocess lets the release trim three
   manifest, Jinja templates, the graph) and the collector keeps re-scanning it. Freezing
   what exists once dbt is imported, and collecting less often meanwhile, saves about
   0.4 s; the process exits soon after, so nothing is unfrozen.
-- ``manifest.json``: dbt rewrites it (about 0.25 s) on every invocation. The release does
+- ``manifest.json``: dbt rewrites it (about 0.15 s) on every invocation. The release does
   not need it; ``run_results.json`` is written here from the returned results, so
   ``python -m loader dq-summary`` and the release summary read the usual file.
 """

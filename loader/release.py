@@ -62,23 +62,25 @@ def project_fingerprint(project_dir: Path) -> str:
 def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
     """`dbt build` for everything, or only for what the new files feed.
 
-    A full build checks every release (the tests may have changed with the project).
-
     With the project unchanged since its last full build, seeds and views are as that
     build left them and the models fed only by unchanged sources hold unchanged data, so
-    a release builds the nodes downstream of the sources that received files; their
-    tests all run. Views are skipped when only workbooks landed (a view holds no data to
-    bring up to date), but not when an extract landed: the extract's staging view is
-    compiled from its columns, and landing it dropped the view.
+    a release builds the nodes downstream of the sources that received files, with every
+    test downstream of them. Views are skipped when only workbooks landed (a view holds
+    no data to bring up to date), but not when an extract landed: the extract's staging
+    view is compiled from its columns, and landing it dropped the view. Skipping a view
+    must not skip the tests that read it, which dbt's default (eager) indirect selection
+    would do, so tests are selected as they are, directly.
+
+    A full build checks every release (the tests may have changed with the project).
     """
-    if full:  # the project changed (or nothing was built): check every release, not just new ones
+    if full:  # the project changed (or nothing was built)
         return ["build", "--vars", "{validate_all_releases: true}"]
     extract_landed = any(r.path.suffix.lower() == ".csv" for r in new_results)
     workbooks_landed = any(r.path.suffix.lower() != ".csv" for r in new_results)
     landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed}
     sources = [name for name, has_new_files in landed.items() if has_new_files]
     views = [] if extract_landed else ["--exclude", "config.materialized:view"]
-    return ["build", "--select", *(f"source:{name}+" for name in sources), *views]
+    return ["build", "--select", *(f"source:{name}+" for name in sources), *views, "--indirect-selection", "empty"]
 
 
 def provider_totals(cells: list[tuple[Any, ...]]) -> dict[str, int]:

@@ -37,14 +37,23 @@ def test_release_selects_what_the_new_files_feed() -> None:
     revision = FileResult(Path("chs-2025-06.xlsx"), "superseded")
     extract = FileResult(Path("trust_metrics_extract.csv"), "landed")
     no_views = ["--exclude", "config.materialized:view"]
+    tests_as_selected = ["--indirect-selection", "empty"]  # a skipped view keeps its tests
 
     assert dbt_build_args([workbook], full=True) == ["build", "--vars", "{validate_all_releases: true}"]
-    assert dbt_build_args([workbook, revision], full=False) == ["build", "--select", "source:raw_chs+", *no_views]
+    assert dbt_build_args([workbook, revision], full=False) == [
+        "build",
+        "--select",
+        "source:raw_chs+",
+        *no_views,
+        *tests_as_selected,
+    ]
     # the extract's staging view is compiled from its columns: views are built too
-    assert dbt_build_args([extract], full=False) == ["build", "--select", "source:raw_trust_metrics+"]
+    extract_only = ["build", "--select", "source:raw_trust_metrics+", *tests_as_selected]
+    assert dbt_build_args([extract], full=False) == extract_only
     assert dbt_build_args([extract, workbook], full=False) == [
         "build",
         "--select",
         "source:raw_chs+",
         "source:raw_trust_metrics+",
+        *tests_as_selected,
     ]
