@@ -10,11 +10,9 @@
     now, and the post-hook drops rows made with older seeds, so a seed edit reprocesses
     every release.
 
-    In the model: config(materialized='incremental', incremental_strategy='append',
-    indexes=release_indexes(), post_hook=[release_rows_outdated_deleted(),
-    refresh_statistics(this, columns)], each hook as a '{{ }}' string so it renders at run time);
-    in its input CTE: {% if is_incremental() %} where {{ release_not_yet_processed() }}
-    {% endif %}; if it reads seeds, select '{{ seeds_checksum() }}' as seeds_checksum; and
+    In the model: {{ config(**incremental_by_release_config(statistics_columns)) }}; in its
+    input CTE: {% if is_incremental() %} where {{ release_not_yet_processed() }} {% endif %};
+    if it reads seeds, select '{{ seeds_checksum() }}' as seeds_checksum; and
     -- depends_on: {{ source('raw_chs', 'load_log') }}, which these macros read.
 
     Why the releases are looked up first and inlined as literals: the load log has a row
@@ -22,6 +20,22 @@
     model's own query then filters on constants and reads only the new release's rows,
     whatever the number of months already held.
 -#}
+
+{#- The model config of the pattern. `statistics_columns`: the columns the next queries
+    filter and join on (refresh_statistics); hooks are strings, rendered at run time. -#}
+{% macro incremental_by_release_config(statistics_columns, pre_hook=none) -%}
+    {%- set model_config = {} -%}
+    {%- do model_config.update({'materialized': 'incremental', 'incremental_strategy': 'append'}) -%}
+    {%- do model_config.update({'on_schema_change': 'fail', 'indexes': release_indexes()}) -%}
+    {%- do model_config.update({'post_hook': [
+        '{{ release_rows_outdated_deleted() }}',
+        '{{ refresh_statistics(this, ' ~ statistics_columns ~ ') }}',
+    ]}) -%}
+    {%- if pre_hook is not none -%}
+        {%- do model_config.update({'pre_hook': pre_hook}) -%}
+    {%- endif -%}
+    {{ return(model_config) }}
+{%- endmacro %}
 
 {#- The current releases of landed workbooks of which `relation` holds no row that
     satisfies `done_condition` (SQL on the alias `done`); a list of SHA-256s. -#}

@@ -11,16 +11,7 @@
     objects of the new month only; editing trust_mapping.csv (or the seeds the pivot
     reads) remakes every month.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    indexes=release_indexes(),
-    post_hook=[
-        '{{ release_rows_outdated_deleted() }}',
-        '{{ refresh_statistics(this, ["file_sha256", "trust_code", "period"]) }}',
-    ],
-) }}
+{{ config(**incremental_by_release_config(['file_sha256', 'trust_code', 'period'])) }}
 {%- set core_bands = waiting_measures()[:8] -%}
 {%- set split_bands = waiting_measures()[8:] -%}
 {%- set core_pairs = [] -%}

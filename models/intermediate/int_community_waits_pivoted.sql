@@ -9,16 +9,7 @@
     reads: a run pivots only releases it has not pivoted with the current seeds, so
     editing chs_services.csv or chs_wait_bands.csv reprocesses every release.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    indexes=release_indexes(),
-    post_hook=[
-        '{{ release_rows_outdated_deleted() }}',
-        '{{ refresh_statistics(this, ["file_sha256", "org_type", "org_code"]) }}',
-    ],
-) }}
+{{ config(**incremental_by_release_config(['file_sha256', 'org_type', 'org_code'])) }}
 -- depends_on: {{ source('raw_chs', 'load_log') }}
 
 {%- set unknown_service = raise_error(

@@ -14,17 +14,7 @@
     that a revision superseded. A release is immutable (its rows are keyed by its SHA-256),
     so this is exact; after changing this model's SQL run `dbt build --full-refresh`.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    indexes=release_indexes(),
-    pre_hook=prefer_hash_joins(),
-    post_hook=[
-        '{{ release_rows_outdated_deleted() }}',
-        '{{ refresh_statistics(this, ["file_sha256"]) }}',
-    ],
-) }}
+{{ config(**incremental_by_release_config(['file_sha256'], pre_hook=prefer_hash_joins())) }}
 -- depends_on: {{ source('raw_chs', 'load_log') }}
 
 with
