@@ -24,7 +24,7 @@ from typing import Any
 from loader import __version__
 from loader.errors import BadInputError
 from loader.extract import read_extract
-from loader.warehouse import CELLS_TABLE, LOAD_LOG_COLUMNS, SUPERSEDED_CELLS_TABLE, Warehouse
+from loader.warehouse import CELLS_TABLE, LOAD_LOG_COLUMNS, SUPERSEDED_CELLS_TABLE, Warehouse, utc_now
 from loader.workbook import Workbook, parse_file, read_workbook
 
 logger = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path | BadInputError]:
             yield path
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
 @dataclass
 class _Task:
     """One input file on its way through the pipeline: read, hashed, maybe parsed."""
@@ -114,7 +110,7 @@ def _log_record(
         file_size_bytes=size,
         row_count=rows,
         release_status="current",
-        loaded_at=_now(),
+        loaded_at=utc_now(),
         load_seconds=round(time.perf_counter() - started, 3),
         loader_version=__version__,
     )

@@ -7,7 +7,6 @@ a republished month changed, provider by provider, from the cells themselves.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import importlib.metadata
 import logging
@@ -212,7 +211,7 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
     warehouse = open_warehouse(connection)
     try:
         if full and build.succeeded:
-            warehouse.log_full_build(fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0))
+            warehouse.log_full_build(fingerprint)
         changes = provider_changes(warehouse, landed_months)
         proposals = propose_mapping(warehouse).splitlines()[1:]
     finally:

@@ -101,6 +101,11 @@ DDL = (
 )
 
 
+def utc_now() -> dt.datetime:
+    """The time the warehouse records (load log, build log): UTC, naive, whole seconds."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
 @dataclass(frozen=True)
 class Release:
     file_sha256: str
@@ -195,10 +200,10 @@ class Warehouse:
         rows = self.execute(f"select project_fingerprint from {FULL_BUILD_LOG_TABLE} order by built_at desc limit 1")
         return str(rows[0][0]) if rows else None
 
-    def log_full_build(self, project_fingerprint: str, built_at: dt.datetime) -> None:
+    def log_full_build(self, project_fingerprint: str) -> None:
         with self.transaction():
             columns = ("project_fingerprint", "built_at")
-            self.insert_rows(FULL_BUILD_LOG_TABLE, columns, [[project_fingerprint, built_at]])
+            self.insert_rows(FULL_BUILD_LOG_TABLE, columns, [[project_fingerprint, utc_now()]])
 
     def log_load(self, record: dict[str, Any]) -> None:
         self.insert_rows(LOAD_LOG_TABLE, LOAD_LOG_COLUMNS, [[record[c] for c in LOAD_LOG_COLUMNS]])
