@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from loader import __version__
-from loader.errors import LoaderError
+from loader.errors import LoaderError, shown
 from loader.fetch import DEFAULT_PAGE_URL, fetch
 from loader.land import land_paths
+from loader.limits import Limits
+from loader.lock import warehouse_lock
 from loader.profiles import load_connection
 from loader.release import ReleaseOptions, run_release
 from loader.report import dq_summary, propose_mapping
@@ -36,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     land.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _add_target(land)
+    _add_limits(land, fetching=False)
 
     summary = commands.add_parser(
         "dq-summary",
@@ -49,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_source(fetch_command)
     fetch_command.add_argument("--dest", type=Path, default=_env_path("CHS_DATA_DIR"), required=False)
+    _add_limits(fetch_command, fetching=True)
 
     release = commands.add_parser(
         "release",
@@ -65,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--data-dir", type=Path, default=_env_path("CHS_DATA_DIR"))
     release.add_argument("--extract", type=Path, default=_env_path("CHS_TRUST_METRICS_CSV"))
     _add_target(release)
+    _add_limits(release, fetching=True)
 
     propose = commands.add_parser(
         "propose-mapping",
@@ -85,7 +93,39 @@ def _add_source(command: argparse.ArgumentParser) -> None:
         default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL),
         help="statistics page listing the workbooks (env CHS_SOURCE_URL)",
     )
-    command.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    command.add_argument("--timeout", type=float, default=30.0, help="seconds a connect or a read may wait")
+    command.add_argument(
+        "--retries", type=int, default=3, help="retries of a failed request (network errors, HTTP 5xx), with back-off"
+    )
+    allowed = os.environ.get("CHS_ALLOWED_HOSTS", "")
+    command.add_argument(
+        "--allow-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[host.strip() for host in allowed.split(",") if host.strip()],
+        metavar="HOST[:PORT]",
+        help="also fetch workbooks from this host (repeat it; env CHS_ALLOWED_HOSTS, comma-separated); "
+        "by default only the page's own origin",
+    )
+
+
+def _add_limits(command: argparse.ArgumentParser, *, fetching: bool) -> None:
+    """One option per loader.limits.Limits field, with its default and help."""
+    for limit in dataclasses.fields(Limits):
+        if limit.metadata["fetch_only"] and not fetching:
+            continue
+        command.add_argument(
+            f"--{limit.name.replace('_', '-')}",
+            type=type(limit.default),
+            default=limit.default,
+            metavar="N",
+            help=f"{limit.metadata['help']} (default {limit.default})",
+        )
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    given = {limit.name: getattr(args, limit.name) for limit in dataclasses.fields(Limits) if hasattr(args, limit.name)}
+    return Limits(**given)
 
 
 def _add_target(command: argparse.ArgumentParser) -> None:
@@ -105,11 +145,12 @@ def _add_target(command: argparse.ArgumentParser) -> None:
 def _land(args: argparse.Namespace) -> int:
     connection = load_connection(args.target, args.profiles_dir)
     started = time.perf_counter()
-    warehouse = open_warehouse(connection)
-    try:
-        summary = land_paths(warehouse, args.paths)
-    finally:
-        warehouse.close()
+    with warehouse_lock(connection):
+        warehouse = open_warehouse(connection)
+        try:
+            summary = land_paths(warehouse, args.paths, limits=_limits(args))
+        finally:
+            warehouse.close()
     rows = sum(result.rows for result in summary.results)
     print(
         f"{connection.target}: landed {summary.count('landed')}, superseded {summary.count('superseded')}, "
@@ -123,7 +164,7 @@ class _Formatter(logging.Formatter):
     """Progress lines as they are; problems prefixed with their level ("error: ...")."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = super().format(record)
+        message = shown(super().format(record))  # one record, one line, whatever a name holds
         return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
 
 
@@ -156,7 +197,14 @@ def _propose_mapping(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     if args.dest is None:
         raise LoaderError("fetch: give --dest or set CHS_DATA_DIR")
-    summary = fetch(args.page_url, args.dest, timeout=args.timeout)
+    summary = fetch(
+        args.page_url,
+        args.dest,
+        timeout=args.timeout,
+        retries=args.retries,
+        allowed_hosts=tuple(args.allowed_hosts),
+        limits=_limits(args),
+    )
     print(summary.describe())
     return 1 if summary.errors else 0
 
@@ -169,7 +217,10 @@ def _release(args: argparse.Namespace) -> int:
         extract=args.extract,
         page_url=None if args.no_fetch else args.page_url,
         timeout=args.timeout,
+        retries=args.retries,
         full_build=args.full_build,
+        allowed_hosts=tuple(args.allowed_hosts),
+        limits=_limits(args),
     )
     return run_release(load_connection(args.target, args.profiles_dir), options, print)
 
@@ -183,9 +234,48 @@ COMMANDS = {
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` (and dbt's cancellation) runs."""
+
+
+_signals_received: list[int] = []
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    """Remember the signal (dbt may catch the interrupt and return) and unwind."""
+    _signals_received.append(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _die_by(signum: int) -> None:
+    """Exit as the signal would have: the usual status for the shell or cron that started us."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.quiet)
+    for handled in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(handled, _on_signal)
+    status = 1
+    try:
+        status = _run(args)
+    except KeyboardInterrupt as interrupt:
+        _signals_received.append(signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
+    if _signals_received:
+        signum = _signals_received[0]
+        logger.error(
+            "interrupted (%s): partial downloads removed, the file being landed rolled back",
+            signal.Signals(signum).name,
+        )
+        logging.shutdown()
+        _die_by(signum)
+        return 128 + signum  # not reached: the signal ends the process
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except LoaderError as error:

@@ -60,3 +60,12 @@ class InProcessDbt:
             outcome.result.write(str(run_results))
         error = None if outcome.exception is None else f"{type(outcome.exception).__name__}: {outcome.exception}"
         return DbtRun(succeeded=outcome.success, error=error)
+
+    def close(self) -> None:
+        """Wait for the import when dbt was not run (a release with nothing new).
+
+        An import still running at interpreter exit fails (a module registering an
+        exit hook after shutdown has begun) and prints a traceback from the thread.
+        """
+        self._import.join()
+        gc.set_threshold(*self._threshold)

@@ -16,3 +16,15 @@ class BadInputError(LoaderError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
+
+    def __reduce__(self) -> tuple[type[BadInputError], tuple[Path, str]]:
+        # rebuilt from (path, reason), not from the message: it crosses from parse workers
+        return (type(self), (self.path, self.reason))
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on one line: control and other unprintable characters escaped.
+
+    File names and URLs come from a web page; a newline in one must not forge a log line.
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

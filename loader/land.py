@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,10 @@ from typing import Any
 from loader import __version__
 from loader.errors import BadInputError
 from loader.extract import read_extract
+from loader.limits import DEFAULT_LIMITS, MIB, Limits
+from loader.reader import WorkbookReader
 from loader.warehouse import CELLS_TABLE, LOAD_LOG_COLUMNS, SUPERSEDED_CELLS_TABLE, Warehouse, utc_now
-from loader.workbook import Workbook, parse_file, read_workbook
+from loader.workbook import Workbook
 
 logger = logging.getLogger(__name__)
 
@@ -81,20 +82,27 @@ class _Task:
     parsed: Future[Workbook] | None = None
 
 
-def _read(path: Path) -> _Task:
+def _read(path: Path, limits: Limits) -> _Task:
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes and path.suffix.lower() == ".xlsx":
+            raise BadInputError(
+                path, f"file is {size / MIB:.0f} MiB, over the {limits.max_file_mb:g} MiB cap (--max-file-mb)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise BadInputError(path, f"cannot read file ({exc.strerror})") from exc
     return _Task(path, data, hashlib.sha256(data).hexdigest())
 
 
-def _land_task(warehouse: Warehouse, task: _Task) -> FileResult:
+def _land_task(warehouse: Warehouse, task: _Task, reader: WorkbookReader) -> FileResult:
     """Land one file; its seconds are the time it held up the run (parsing ahead overlaps)."""
     started = time.perf_counter()
     if task.path.suffix.lower() == ".csv":
         return _land_extract(warehouse, task.path, task.data, task.sha256, started)
-    workbook = task.parsed.result() if task.parsed else read_workbook(task.path, io.BytesIO(task.data))
+    if task.parsed is None:
+        task.parsed = reader.submit(task.path, task.data)
+    workbook = reader.result(task.parsed, task.path, task.data)
     return _land_workbook(warehouse, workbook, len(task.data), task.sha256, started)
 
 
@@ -185,12 +193,14 @@ def _land_extract(warehouse: Warehouse, path: Path, data: bytes, sha256: str, st
     )
 
 
-def land_paths(warehouse: Warehouse, paths: Iterable[Path], workers: int | None = None) -> LandSummary:
+def land_paths(
+    warehouse: Warehouse, paths: Iterable[Path], workers: int | None = None, limits: Limits = DEFAULT_LIMITS
+) -> LandSummary:
     """Land each file on its own; a bad file is reported and the rest still land.
 
-    Workbooks are parsed in worker threads (``workers``, default: one per core, at most 2
-    files ahead each) while the calling thread writes them, in the order given, one
-    transaction per file.
+    Workbooks are parsed in worker processes (loader.reader: ``workers``, default one per
+    core, at most 2 files ahead each, memory capped by ``limits``) while the calling
+    thread writes them, in the order given, one transaction per file.
     """
     summary = LandSummary()
     warehouse.ensure_tables()
@@ -200,7 +210,7 @@ def land_paths(warehouse: Warehouse, paths: Iterable[Path], workers: int | None 
         try:
             if isinstance(item, BadInputError):
                 raise item
-            task = _read(item)
+            task = _read(item, limits)
         except BadInputError as error:
             summary.errors.append(error)
             logger.error("%s", error)
@@ -213,22 +223,19 @@ def land_paths(warehouse: Warehouse, paths: Iterable[Path], workers: int | None 
 
     workbooks = [task for task in tasks if task.path.suffix.lower() == ".xlsx"]
     workers = workers if workers is not None else min(os.cpu_count() or 1, len(workbooks))
-    # threads, not processes: python-calamine releases the GIL while it parses, and so
-    # does DuckDB while it writes, so parsing the next files overlaps writing this one
-    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 and len(workbooks) > 1 else None
-    window = 2 * workers  # parses submitted ahead of the file being written
+    window = 2 * max(workers, 1)  # parses submitted ahead of the file being written
     submitted = 0
     written_workbooks = 0
-    try:
+    with WorkbookReader(limits, workers) as reader:
         for task in tasks:
-            if pool and task.path.suffix.lower() == ".xlsx":
+            if task.path.suffix.lower() == ".xlsx":
                 while submitted < min(written_workbooks + window, len(workbooks)):
                     ahead = workbooks[submitted]
-                    ahead.parsed = pool.submit(parse_file, ahead.path, ahead.data)
+                    ahead.parsed = reader.submit(ahead.path, ahead.data)
                     submitted += 1
                 written_workbooks += 1
             try:
-                result = _land_task(warehouse, task)
+                result = _land_task(warehouse, task, reader)
             except BadInputError as error:
                 summary.errors.append(error)
                 logger.error("%s", error)
@@ -237,9 +244,6 @@ def land_paths(warehouse: Warehouse, paths: Iterable[Path], workers: int | None 
                 task.data = b""  # release the bytes and the parsed cells once written
                 task.parsed = None
             _report(summary, result)
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
     if summary.count("landed") or summary.count("superseded"):
         warehouse.analyze()
     return summary

@@ -20,6 +20,8 @@ from typing import Any
 from loader.dbt_run import InProcessDbt
 from loader.fetch import fetch
 from loader.land import FileResult, land_paths
+from loader.limits import DEFAULT_LIMITS, Limits
+from loader.lock import warehouse_lock
 from loader.profiles import Connection
 from loader.report import dq_summary, propose_mapping, run_results_path
 from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse, open_warehouse
@@ -33,7 +35,10 @@ class ReleaseOptions:
     extract: Path | None
     page_url: str | None  # None: do not fetch, land what is in data_dir
     timeout: float = 30.0
+    retries: int = 3
     full_build: bool = False  # build every node even when the dbt project is unchanged
+    allowed_hosts: tuple[str, ...] = ()  # hosts besides the page's origin that workbooks may come from
+    limits: Limits = DEFAULT_LIMITS
 
 
 # What dbt reads to build the project; a change to any of these calls for a full build.
@@ -164,10 +169,25 @@ def provider_changes(warehouse: Warehouse, periods: list[Any]) -> list[str]:
 
 
 def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[str], None]) -> int:
-    """Run the release; ``out`` receives the summary lines (the CLI prints them)."""
-    dbt = InProcessDbt()  # dbt's import overlaps the fetch and the landing
+    """Run the release under the warehouse's writer lock; ``out`` receives the summary lines."""
+    with warehouse_lock(connection):
+        dbt = InProcessDbt()  # dbt's import overlaps the fetch and the landing
+        try:
+            return _release(connection, options, out, dbt)
+        finally:
+            dbt.close()
+
+
+def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str], None], dbt: InProcessDbt) -> int:
     if options.page_url:
-        fetched = fetch(options.page_url, options.data_dir, timeout=options.timeout)
+        fetched = fetch(
+            options.page_url,
+            options.data_dir,
+            timeout=options.timeout,
+            retries=options.retries,
+            allowed_hosts=options.allowed_hosts,
+            limits=options.limits,
+        )
         out(fetched.describe())
         failed_fetch = bool(fetched.errors)
     else:
@@ -176,7 +196,7 @@ def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[
     paths = [options.data_dir, *([options.extract] if options.extract else [])]
     warehouse = open_warehouse(connection)
     try:
-        landed = land_paths(warehouse, paths)
+        landed = land_paths(warehouse, paths, limits=options.limits)
         new_results = [r for r in landed.results if r.status in ("landed", "superseded")]
         revisions = [r for r in new_results if r.replaced_sha256]
         revision_report = [line for r in revisions for line in revision_lines(warehouse, r)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, BinaryIO
 from python_calamine import CalamineError, CalamineWorkbook
 
 from loader.errors import BadInputError
+from loader.limits import DEFAULT_LIMITS, MIB, Limits
 
 MONTHS = {
     name: number
@@ -144,41 +146,82 @@ def _cover_dates(rows: list[list[Any]]) -> dict[str, dt.date | None]:
     return found
 
 
-def read_workbook(path: Path, content: BinaryIO) -> Workbook:
+def check_archive(path: Path, content: BinaryIO, limits: Limits) -> None:
+    """Refuse an xlsx archive whose parts would inflate beyond the caps, before reading it.
+
+    The sizes are the archive's declared ones, which are also what the reader holds the
+    data to: its zip layer stops with an error at a part's declared size, so a part
+    cannot inflate to more than it declares (a zip bomb must declare its size).
+    """
+    try:
+        with zipfile.ZipFile(content) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BadInputError(path, f"corrupt or unreadable workbook ({exc})") from exc
+    if len(parts) > limits.max_parts:
+        raise BadInputError(path, f"archive holds {len(parts)} parts, over the cap of {limits.max_parts}")
+    names = [part.filename for part in parts]
+    if len(set(names)) != len(names):
+        raise BadInputError(path, "archive holds two parts with the same name")
+    largest = max(parts, key=lambda part: part.file_size, default=None)
+    if largest is not None and largest.file_size > limits.max_sheet_bytes:
+        raise BadInputError(
+            path,
+            f"part {largest.filename} inflates to {largest.file_size / MIB:.0f} MiB, over the "
+            f"{limits.max_sheet_mb:g} MiB cap per sheet (--max-sheet-mb)",
+        )
+    total = sum(part.file_size for part in parts)
+    if total > limits.max_workbook_bytes:
+        raise BadInputError(
+            path,
+            f"workbook inflates to {total / MIB:.0f} MiB, over the {limits.max_workbook_mb:g} MiB cap "
+            "(--max-workbook-mb)",
+        )
+
+
+def read_workbook(path: Path, content: BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Workbook:
     """Read every sheet of ``content`` (the bytes of ``path``, which names it in errors).
 
-    Raise BadInputError when it is not a readable CHS waiting-list workbook.
+    Raise BadInputError when it is not a readable CHS waiting-list workbook, or when it
+    exceeds ``limits``. Sheets are read one at a time, so only one sheet's rows are held
+    besides the cells kept. Call it through loader.reader, which runs it in a process
+    whose memory is capped: a sheet whose few cells span a huge area makes the parser
+    allocate the whole area before any check here could see it.
     """
     if content.read(4) != b"PK\x03\x04":
         raise BadInputError(path, "not an .xlsx workbook (no zip signature)")
     content.seek(0)
-    try:
-        book = CalamineWorkbook.from_filelike(content)
-        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in book.sheet_names]
-    except (CalamineError, OSError, ValueError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BadInputError(path, f"corrupt or unreadable workbook ({detail})") from exc
+    check_archive(path, content, limits)
+    content.seek(0)
 
     cells = Cells()
     periods: set[dt.date] = set()
     has_org_header = False
     cover: dict[str, dt.date | None] = {}
     row_count = 0
-    for sheet_index, (sheet_name, rows) in enumerate(sheets, start=1):
-        row_count += len(rows)
-        for title in _first_text(rows):
-            if match := _PERIOD_TITLE.search(title):
-                month = MONTHS.get(match.group(1).lower())
-                if month is not None:
-                    periods.add(dt.date(int(match.group(2)), month, 1))
-        if not cover:
-            cover = _cover_dates(rows[: _TITLE_SCAN_ROWS * 2])
-        _append_sheet(cells, sheet_index, sheet_name, rows)
-        has_org_header = has_org_header or any(
-            isinstance(value, str) and value.strip().lower() == "organisation type"
-            for row in rows[: _TITLE_SCAN_ROWS * 2]
-            for value in row
-        )
+    try:
+        book = CalamineWorkbook.from_filelike(content)
+        sheet_names = list(book.sheet_names)
+        for sheet_index, sheet_name in enumerate(sheet_names, start=1):
+            rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+            row_count += len(rows)
+            for title in _first_text(rows):
+                if match := _PERIOD_TITLE.search(title):
+                    month = MONTHS.get(match.group(1).lower())
+                    if month is not None:
+                        periods.add(dt.date(int(match.group(2)), month, 1))
+            if not cover:
+                cover = _cover_dates(rows[: _TITLE_SCAN_ROWS * 2])
+            _append_sheet(cells, sheet_index, sheet_name, rows, limits.max_cell_chars, path)
+            has_org_header = has_org_header or any(
+                isinstance(value, str) and value.strip().lower() == "organisation type"
+                for row in rows[: _TITLE_SCAN_ROWS * 2]
+                for value in row
+            )
+            del rows
+    except (CalamineError, OSError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInputError(path, f"corrupt or unreadable workbook ({detail})") from exc
 
     if not periods or not has_org_header:
         raise BadInputError(
@@ -190,7 +233,7 @@ def read_workbook(path: Path, content: BinaryIO) -> Workbook:
         raise BadInputError(path, f"sheet titles disagree on the reporting month ({listed})")
     return Workbook(
         path=path,
-        sheet_names=[name for name, _ in sheets],
+        sheet_names=sheet_names,
         row_count=row_count,
         cells=cells,
         reporting_period=periods.pop(),
@@ -199,10 +242,13 @@ def read_workbook(path: Path, content: BinaryIO) -> Workbook:
     )
 
 
-def _append_sheet(cells: Cells, sheet_index: int, sheet_name: str, rows: list[list[Any]]) -> None:
+def _append_sheet(
+    cells: Cells, sheet_index: int, sheet_name: str, rows: list[list[Any]], max_cell_chars: int, path: Path
+) -> None:
     """Append the non-empty cells of one sheet; row and column numbers are 1-based, as in Excel.
 
-    Most cells are blank or numbers, so those take a fast path; cell_to_text does the rest.
+    Most cells are blank or numbers, so those take a fast path; cell_to_text does the rest,
+    and a text longer than ``max_cell_chars`` refuses the workbook.
     """
     start = len(cells)
     row_numbers = cells.row_number
@@ -220,6 +266,12 @@ def _append_sheet(cells: Cells, sheet_index: int, sheet_name: str, rows: list[li
                 if converted is None:
                     continue
                 kind, text = converted
+                if len(text) > max_cell_chars:
+                    raise BadInputError(
+                        path,
+                        f"sheet '{sheet_name}' row {row_number} column {column_number} holds {len(text)} characters, "
+                        f"over the cap of {max_cell_chars} per cell (--max-cell-chars)",
+                    )
             row_numbers.append(row_number)
             column_numbers.append(column_number)
             types.append(kind)
@@ -229,6 +281,6 @@ def _append_sheet(cells: Cells, sheet_index: int, sheet_name: str, rows: list[li
     cells.sheet_name.extend([sheet_name] * added)
 
 
-def parse_file(path: Path, data: bytes) -> Workbook:
-    """read_workbook on bytes: the unit of work of a parse worker thread."""
-    return read_workbook(path, io.BytesIO(data))
+def parse_file(path: Path, data: bytes, limits: Limits = DEFAULT_LIMITS) -> Workbook:
+    """read_workbook on bytes: the unit of work of a parse worker (loader.reader)."""
+    return read_workbook(path, io.BytesIO(data), limits)
