@@ -20,6 +20,7 @@ from loader.land import land_paths
 from loader.limits import Limits
 from loader.lock import warehouse_lock
 from loader.profiles import load_connection
+from loader.publish import PublishOptions, run_publish
 from loader.release import ReleaseOptions, run_release
 from loader.report import dq_summary, propose_mapping
 from loader.warehouse import open_warehouse
@@ -71,8 +72,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     release.add_argument("--data-dir", type=Path, default=_env_path("CHS_DATA_DIR"))
     release.add_argument("--extract", type=Path, default=_env_path("CHS_TRUST_METRICS_CSV"))
+    release.add_argument(
+        "--publish",
+        action="store_true",
+        default=os.environ.get("CHS_PUBLISH", "") in ("1", "true", "yes"),
+        help="after a successful build, publish community_health_data to the live trust_metrics table "
+        "(env CHS_PUBLISH=1; see `publish`)",
+    )
     _add_target(release)
     _add_limits(release, fetching=True)
+
+    publish = commands.add_parser(
+        "publish",
+        help="set community_health_data (and updated_at) on the live trust_metrics table's rows that differ "
+        "from the mart (PostgreSQL)",
+        description="Publish the mart's community_health_data into the live trust_metrics table (env "
+        "CHS_LIVE_SCHEMA / CHS_LIVE_TABLE, default public.trust_metrics): one transaction, only the rows "
+        "that differ, never an insert, never another column; recorded for --rollback.",
+    )
+    publish.add_argument("--dry-run", action="store_true", help="show the plan per month; change nothing")
+    publish.add_argument("--rollback", type=int, metavar="ID", help="restore the rows publish ID changed")
+    publish.add_argument(
+        "--create-index",
+        action="store_true",
+        help="also create the GIN index on community_health_data the status report recommends (needs the owner)",
+    )
+    _add_target(publish)
 
     propose = commands.add_parser(
         "propose-mapping",
@@ -221,14 +246,21 @@ def _release(args: argparse.Namespace) -> int:
         full_build=args.full_build,
         allowed_hosts=tuple(args.allowed_hosts),
         limits=_limits(args),
+        publish=args.publish,
     )
     return run_release(load_connection(args.target, args.profiles_dir), options, print)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    options = PublishOptions(dry_run=args.dry_run, rollback=args.rollback, create_index=args.create_index)
+    return run_publish(load_connection(args.target, args.profiles_dir), options, print)
 
 
 COMMANDS = {
     "land": _land,
     "fetch": _fetch,
     "release": _release,
+    "publish": _publish,
     "dq-summary": _dq_summary,
     "propose-mapping": _propose_mapping,
 }

@@ -24,6 +24,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from loader.errors import LoaderError
+
 # Collect the youngest generation every 50,000 net allocations instead of 700
 # (gc.get_threshold()'s default); dbt's garbage is mostly acyclic and freed by refcount.
 GC_THRESHOLD = (50_000, 20, 100)
@@ -60,6 +62,21 @@ class InProcessDbt:
             outcome.result.write(str(run_results))
         error = None if outcome.exception is None else f"{type(outcome.exception).__name__}: {outcome.exception}"
         return DbtRun(succeeded=outcome.success, error=error)
+
+    def compile(self, names: list[str], target: str) -> dict[str, str]:
+        """The compiled SQL of the named analyses: {name: sql}. Writes no artefacts, so the
+        last build's run_results.json stays what it was."""
+        self._import.join()
+        from dbt.cli.main import dbtRunner
+
+        outcome = dbtRunner().invoke(
+            ["compile", "--select", *names, "--target", target, "--log-level", "none", "--no-write-json"]
+        )
+        results = getattr(outcome.result, "results", None)
+        if not outcome.success or not results:
+            reason = outcome.exception or "see the dbt log (logs/dbt.log)"
+            raise LoaderError(f"dbt compile of {', '.join(names)} failed: {reason}")
+        return {result.node.name: result.node.compiled_code for result in results}
 
     def close(self) -> None:
         """Wait for the import when dbt was not run (a release with nothing new).

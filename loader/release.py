@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from loader.dbt_run import InProcessDbt
+from loader.errors import LoaderError
 from loader.fetch import fetch
 from loader.land import FileResult, land_paths
 from loader.limits import DEFAULT_LIMITS, Limits
 from loader.lock import warehouse_lock
 from loader.profiles import Connection
+from loader.publish import PublishOptions, run_publish
 from loader.report import dq_summary, propose_mapping, run_results_path
 from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse, open_warehouse
 
@@ -39,20 +41,27 @@ class ReleaseOptions:
     full_build: bool = False  # build every node even when the dbt project is unchanged
     allowed_hosts: tuple[str, ...] = ()  # hosts besides the page's origin that workbooks may come from
     limits: Limits = DEFAULT_LIMITS
+    publish: bool = False  # publish community_health_data to the live table after a successful build
 
 
 # What dbt reads to build the project; a change to any of these calls for a full build.
 DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "selectors.yml")
+# Environment variables that change what the project builds (not where: CHS_TARGET and
+# the connection settings pick the warehouse, which has its own build log).
+DBT_PROJECT_ENV = ("CHS_TRUST_METRICS_SOURCE", "CHS_LIVE_SCHEMA", "CHS_LIVE_TABLE")
 DBT_PROJECT_DIRS = ("models", "macros", "seeds", "tests", "snapshots")
 DBT_FILE_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".md"})
 DBT_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-postgres")
 
 
 def project_fingerprint(project_dir: Path) -> str:
-    """SHA-256 over the dbt project's files (paths and bytes) and the dbt versions."""
+    """SHA-256 over the dbt project's files (paths and bytes), the dbt versions and the
+    environment variables that change what it builds (DBT_PROJECT_ENV)."""
     digest = hashlib.sha256()
     for package in DBT_PACKAGES:
         digest.update(f"{package}=={importlib.metadata.version(package)}\n".encode())
+    for name in DBT_PROJECT_ENV:
+        digest.update(f"{name}={os.environ.get(name, '')}\n".encode())
     paths = [project_dir / name for name in DBT_PROJECT_FILES]
     for directory in DBT_PROJECT_DIRS:
         paths.extend(sorted(p for p in (project_dir / directory).rglob("*") if p.suffix in DBT_FILE_SUFFIXES))
@@ -63,7 +72,12 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
+def reads_live_table() -> bool:
+    """The dbt project reads the trust list from the live table (macros/live_trust_metrics.sql)."""
+    return os.environ.get("CHS_TRUST_METRICS_SOURCE", "extract").strip() == "live"
+
+
+def dbt_build_args(new_results: list[FileResult], full: bool, live: bool = False) -> list[str]:
     """`dbt build` for everything, or only for what the new files feed.
 
     With the project unchanged since its last full build, seeds and views are as that
@@ -75,13 +89,16 @@ def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
     must not skip the tests that read it, which dbt's default (eager) indirect selection
     would do, so tests are selected as they are, directly.
 
+    With the trust list read from the live table (``live``), what it feeds is built every
+    time: other pipelines change that table (a new month's rows) without a file landing.
+
     A full build checks every release (the tests may have changed with the project).
     """
     if full:  # the project changed (or nothing was built)
         return ["build", "--vars", "{validate_all_releases: true}"]
-    extract_landed = any(r.path.suffix.lower() == ".csv" for r in new_results)
+    extract_landed = not live and any(r.path.suffix.lower() == ".csv" for r in new_results)
     workbooks_landed = any(r.path.suffix.lower() != ".csv" for r in new_results)
-    landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed}
+    landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed, "trust_metrics_live": live}
     sources = [name for name, has_new_files in landed.items() if has_new_files]
     views = [] if extract_landed else ["--exclude", "config.materialized:view"]
     return ["build", "--select", *(f"source:{name}+" for name in sources), *views, "--indirect-selection", "empty"]
@@ -193,7 +210,12 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
     else:
         failed_fetch = False
 
-    paths = [options.data_dir, *([options.extract] if options.extract else [])]
+    live = reads_live_table()
+    if options.extract and live:
+        logger.warning(
+            "%s not landed: the trust list comes from the live table (CHS_TRUST_METRICS_SOURCE=live)", options.extract
+        )
+    paths = [options.data_dir, *([options.extract] if options.extract and not live else [])]
     warehouse = open_warehouse(connection)
     try:
         landed = land_paths(warehouse, paths, limits=options.limits)
@@ -207,9 +229,13 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
     finally:
         warehouse.close()
 
-    if not new_results:
+    if not new_results and not live:
         out(f"nothing new: {months} months landed, no new or revised releases; marts are up to date")
-        return 1 if failed_fetch or landed.errors else 0
+        # the live table may still be behind the marts (a publish that failed last week)
+        published = _publish(connection, options, out, dbt, build_checked=False)
+        return 1 if failed_fetch or landed.errors or not published else 0
+    if not new_results:
+        out(f"nothing new: {months} months landed; the trust list is read again from the live table")
 
     landed_months = sorted({r.period for r in new_results if r.period and r.status == "landed"})
     out(f"months landed: {', '.join(f'{p:%b %Y}' for p in landed_months) or '-'}")
@@ -219,7 +245,7 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
 
     fingerprint = project_fingerprint(Path(os.environ.get("DBT_PROJECT_DIR", ".")))
     full = options.full_build or fingerprint != last_built
-    dbt_args = dbt_build_args(new_results, full)
+    dbt_args = dbt_build_args(new_results, full, live)
     out(f"dbt {' '.join(dbt_args)}" + ("" if full else "  (project unchanged since its last full build)"))
     os.environ["CHS_TARGET"] = connection.target  # profiles.yml reads it, as the loader did
     build = dbt.run([*dbt_args, "--target", connection.target, "--quiet"], run_results_path())
@@ -243,4 +269,22 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
         out("  proposed rows for seeds/trust_mapping.csv (review, then add):")
         for line in proposals:
             out(f"    {line}")
-    return 1 if failed_tests or not build.succeeded or failed_fetch or landed.errors else 0
+    built = build.succeeded and not failed_tests
+    if options.publish and not built:
+        out("publish: skipped, the build failed; the live table is unchanged")
+    published = _publish(connection, options, out, dbt, build_checked=True) if built else True
+    return 1 if not built or failed_fetch or landed.errors or not published else 0
+
+
+def _publish(
+    connection: Connection, options: ReleaseOptions, out: Callable[[str], None], dbt: InProcessDbt, build_checked: bool
+) -> bool:
+    """The publish step, when asked for; False when it failed (reported as one line)."""
+    if not options.publish:
+        return True
+    try:
+        run_publish(connection, PublishOptions(), out, dbt, build_checked=build_checked, lock=False)
+    except LoaderError as error:
+        logger.error("%s", error)
+        return False
+    return True

@@ -31,6 +31,21 @@ CELLS_TABLE = f"{RAW_SCHEMA}.workbook_cells"
 SUPERSEDED_CELLS_TABLE = f"{RAW_SCHEMA}.workbook_cells_superseded"
 LOAD_LOG_TABLE = f"{RAW_SCHEMA}.load_log"
 FULL_BUILD_LOG_TABLE = f"{RAW_SCHEMA}.full_build_log"
+PUBLISH_LOG_TABLE = f"{RAW_SCHEMA}.publish_log"
+PUBLISH_ROWS_TABLE = f"{RAW_SCHEMA}.publish_log_rows"
+
+PUBLISH_LOG_COLUMNS = (
+    "publish_id",
+    "kind",
+    "live_table",
+    "published_at",
+    "rows_updated",
+    "rows_cleared",
+    "rows_unchanged",
+    "trust_months_missing",
+    "rolls_back_publish_id",
+    "loader_version",
+)
 
 CELL_COLUMNS = (
     "file_sha256",
@@ -98,6 +113,30 @@ DDL = (
     project_fingerprint varchar(64) not null,
     built_at timestamp not null
 )""",
+    # every `loader publish` to the live trust_metrics table (loader/publish.py), and the
+    # rows it changed with their previous values, which `publish --rollback` restores
+    f"""create table if not exists {PUBLISH_LOG_TABLE} (
+    publish_id integer primary key,
+    kind varchar not null check (kind in ('publish', 'rollback')),
+    live_table varchar not null,
+    published_at timestamp not null,
+    rows_updated integer not null,
+    rows_cleared integer not null,
+    rows_unchanged integer not null,
+    trust_months_missing integer not null,
+    rolls_back_publish_id integer,
+    loader_version varchar not null
+)""",
+    f"""create table if not exists {PUBLISH_ROWS_TABLE} (
+    publish_id integer not null,
+    live_id varchar not null,
+    trust_code varchar not null,
+    period date not null,
+    action varchar not null check (action in ('update', 'clear', 'rollback')),
+    previous_value varchar,
+    previous_updated_at timestamp with time zone,
+    new_value varchar
+)""",
 )
 
 
@@ -133,6 +172,10 @@ class Warehouse:
         raise NotImplementedError
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def rowcount(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a data-changing statement; the number of rows it changed."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -347,6 +390,11 @@ class PostgresWarehouse(Warehouse):
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._copy(table, columns, rows)
+
+    def rowcount(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self.con.cursor() as cursor:
+            cursor.execute(sql, list(params) if params else None)
+            return int(cursor.rowcount)
 
     def analyze(self) -> None:
         """Refresh planner statistics after a load; dbt's queries on the cells depend on them.

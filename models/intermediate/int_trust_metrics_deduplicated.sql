@@ -8,7 +8,12 @@
     assert_trust_metrics_extract__one_row_per_trust_month warns with the duplicates.
 -#}
 {{ config(materialized='table') }}
-{%- set extract_relation = ref('stg_trust_metrics__extract') -%}
+{#- the extract or the live table, as the var trust_metrics_source says: the same columns -#}
+{%- if trust_metrics_source() == 'live' -%}
+    {%- set extract_relation = ref('stg_trust_metrics__live') -%}
+{%- else -%}
+    {%- set extract_relation = ref('stg_trust_metrics__extract') -%}
+{%- endif -%}
 {%- set domain_columns = trust_metrics_domain_columns(extract_relation) -%}
 
 with

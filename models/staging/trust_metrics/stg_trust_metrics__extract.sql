@@ -3,6 +3,8 @@
     (RTT, A&E, diagnostics, capacity: over 260 of them) are read from the landed table so
     a column added to the extract flows through without editing this model.
 -#}
+{#- Enabled unless the var trust_metrics_source is `live` (stg_trust_metrics__live instead). -#}
+{{ config(enabled=trust_metrics_source() != 'live') }}
 {%- set identity_columns = ['trust_code', 'trust_name', 'period', 'icb_code', 'icb_name'] -%}
 {%- set source_relation = source('raw_trust_metrics', 'trust_metrics_extract') -%}
 {%- set metric_columns = [] -%}

@@ -1,0 +1,334 @@
+"""Publish community_health_data into the team's live trust_metrics table (PostgreSQL).
+
+The live table belongs to the analytics team: other pipelines keep its RTT, A&E,
+diagnostics and capacity columns, and its dashboard reads it. A publish therefore
+touches exactly two columns, ``community_health_data`` and ``updated_at``, of rows that
+already exist (matched on trust_code, period and ``data_type = 'monthly'``, as the team's
+own loader matches them), never inserts a row, and:
+
+- runs in one transaction (repeatable read: the plan, the update and the checks see one
+  snapshot) under the warehouse's writer lock, so it never interleaves with a release;
+- changes only rows whose value differs from the mart (``analyses/publish_plan.sql``),
+  and only if each still holds the value the plan saw (else the transaction aborts);
+- records every row it changed, with the previous value and updated_at, in
+  ``raw_chs.publish_log`` / ``raw_chs.publish_log_rows``, so ``--rollback <id>`` restores
+  them exactly (a rollback is itself recorded, and can be rolled back);
+- runs the status report's coverage query on the live table before it commits
+  (``analyses/publish_check_coverage.sql``) and commits only if every month matches the
+  marts;
+- refuses to run after a failed build (the last ``dbt build`` recorded in the warehouse
+  by the on-run-end hook), and refuses with one line naming what is missing
+  when the role lacks a privilege (it checks before it changes anything).
+
+The numbers it reports come from the project's analyses (compiled by dbt), not from SQL
+here: the SQL here moves the data and checks its own bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from loader import __version__
+from loader.dbt_run import InProcessDbt
+from loader.errors import LoaderError
+from loader.lock import warehouse_lock
+from loader.profiles import Connection
+from loader.warehouse import (
+    PUBLISH_LOG_COLUMNS,
+    PUBLISH_LOG_TABLE,
+    PUBLISH_ROWS_TABLE,
+    PostgresWarehouse,
+    Warehouse,
+    open_warehouse,
+    quote_identifier,
+    utc_now,
+)
+
+ANALYSES = ("publish_live_table", "publish_plan", "publish_plan_by_month", "publish_check_coverage")
+LIVE_COLUMNS = ("id", "trust_code", "period", "data_type", "community_health_data", "updated_at")
+WRITTEN_COLUMNS = ("community_health_data", "updated_at")
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    dry_run: bool = False
+    rollback: int | None = None  # a publish_id to undo
+    create_index: bool = False  # the GIN index on community_health_data, only when asked
+
+
+@dataclass(frozen=True)
+class LiveTable:
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def sql(self) -> str:
+        return f"{quote_identifier(self.schema)}.{quote_identifier(self.name)}"
+
+
+class _DryRun(Exception):
+    """Unwinds the transaction of a dry run: nothing it did is kept."""
+
+
+def last_build_failure(warehouse: Warehouse, schema: str) -> str | None:
+    """Why the last `dbt build` recorded in the warehouse (macros/build_log.sql) does not
+    allow a publish, or None when it does."""
+    try:
+        rows = warehouse.execute(
+            f"select failed, finished_at from {quote_identifier(schema)}.dbt_build_log "
+            "order by finished_at desc limit 1"
+        )
+    except Exception:  # no build log yet: no build has finished here
+        rows = []
+    if not rows:
+        return "no dbt build on record in this warehouse; build first"
+    failed, finished_at = rows[0]
+    if failed:
+        return f"the last dbt build ({finished_at:%Y-%m-%d %H:%M} UTC) failed ({failed} nodes); nothing published"
+    return None
+
+
+def run_publish(
+    connection: Connection,
+    options: PublishOptions,
+    out: Callable[[str], None],
+    dbt: InProcessDbt | None = None,
+    *,
+    build_checked: bool = False,
+    lock: bool = True,
+) -> int:
+    """Publish (or roll back) under the warehouse's writer lock; ``out`` receives the report.
+
+    ``build_checked``: the caller (a release) has just built successfully; otherwise the
+    last build recorded in the warehouse (macros/build_log.sql) must have passed. ``lock``: False when
+    the caller (a release) holds the writer lock already.
+    """
+    if connection.type != "postgres":
+        raise LoaderError(
+            f"publish: the live trust_metrics table is on PostgreSQL; target '{connection.target}' is {connection.type}"
+        )
+    own_dbt = dbt is None
+    dbt = dbt or InProcessDbt()
+    try:
+        with warehouse_lock(connection) if lock else nullcontext():
+            sql = dbt.compile(list(ANALYSES), connection.target)
+            warehouse = open_warehouse(connection)
+            assert isinstance(warehouse, PostgresWarehouse)
+            try:
+                warehouse.ensure_tables()
+                failure = None if build_checked else last_build_failure(warehouse, connection.settings["schema"])
+                if failure and options.rollback is None:
+                    raise LoaderError(f"publish: {failure}")
+                live = LiveTable(*warehouse.execute(sql["publish_live_table"])[0])
+                _check_live_table(warehouse, live)
+                if options.rollback is not None:
+                    return _rollback(warehouse, live, options.rollback, out)
+                status = _publish(warehouse, live, sql, options, out)
+                if options.create_index and not options.dry_run:
+                    _create_index(warehouse, live, out)
+                return status
+            finally:
+                warehouse.close()
+    finally:
+        if own_dbt:
+            dbt.close()
+
+
+def _check_live_table(warehouse: Warehouse, live: LiveTable) -> None:
+    """The table exists with the columns publish needs, and the role may read and update them."""
+    name = str(live)
+    if warehouse.execute("select to_regclass(%s)", (live.sql,))[0][0] is None:
+        raise LoaderError(f"publish: live table {name} does not exist (set CHS_LIVE_SCHEMA / CHS_LIVE_TABLE)")
+    present = {
+        row[0]
+        for row in warehouse.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (live.schema, live.name),
+        )
+    }
+    absent = [column for column in LIVE_COLUMNS if column not in present]
+    if absent:
+        raise LoaderError(f"publish: live table {name} has no column {', '.join(absent)}")
+    role, can_select, *can_update = warehouse.execute(
+        "select current_user, has_table_privilege(%s, 'SELECT'), "
+        + ", ".join("has_column_privilege(%s, %s, 'UPDATE')" for _ in WRITTEN_COLUMNS),
+        (live.sql, *(value for column in WRITTEN_COLUMNS for value in (live.sql, column))),
+    )[0]
+    lacking = (["SELECT"] if not can_select else []) + [
+        f"UPDATE ({column})" for column, allowed in zip(WRITTEN_COLUMNS, can_update, strict=True) if not allowed
+    ]
+    if lacking:
+        raise LoaderError(
+            f"publish: role {role} lacks {' and '.join(lacking)} on {name}; nothing changed "
+            f"(grant select, update ({', '.join(WRITTEN_COLUMNS)}) on {name} to {role})"
+        )
+
+
+def _publish(
+    warehouse: Warehouse, live: LiveTable, sql: dict[str, str], options: PublishOptions, out: Callable[[str], None]
+) -> int:
+    try:
+        with warehouse.transaction():
+            warehouse.execute("set transaction isolation level repeatable read")
+            warehouse.execute(f"create temporary table publish_plan on commit drop as {sql['publish_plan']}")
+            by_month = warehouse.execute(sql["publish_plan_by_month"])
+            missing = warehouse.execute(
+                "select trust_code, period from publish_plan where action = 'missing' order by period, trust_code"
+            )
+            to_change = sum(row[1] + row[2] for row in by_month)
+            if options.dry_run:
+                _report(out, f"publish to {live} (dry run: nothing changed)", by_month, missing)
+                raise _DryRun
+            publish_id = _next_publish_id(warehouse)
+            _record_rows(warehouse, live, publish_id)
+            changed = _update_live(warehouse, live, to_change)
+            _log(warehouse, publish_id, "publish", live, by_month, None)
+            checks = warehouse.execute(sql["publish_check_coverage"])
+            failing = [row for row in checks if not row[5]]
+            if failing:
+                period, mart, live_count, differing, lacking, _ = failing[0]
+                raise LoaderError(
+                    f"publish: check failed on {live}, nothing changed: {period:%B %Y} has {live_count} trusts with "
+                    f"community data where the marts have {mart} ({lacking} trust-months missing, {differing} rows "
+                    f"differing); {len(failing)} month(s) fail"
+                )
+    except _DryRun:
+        return 0
+    _report(out, f"publish {publish_id} to {live}: {changed} rows changed", by_month, missing)
+    latest = checks[-1] if checks else None
+    out(
+        f"checks on {live}: community coverage equals the marts in {len(checks)} of {len(checks)} months"
+        + (f" ({latest[0]:%b %Y}: {latest[2]} trusts)" if latest else "")
+    )
+    return 0
+
+
+def _next_publish_id(warehouse: Warehouse) -> int:
+    """Publishes are numbered in order; the writer lock makes the number safe to take."""
+    return int(warehouse.execute(f"select coalesce(max(publish_id), 0) + 1 from {PUBLISH_LOG_TABLE}")[0][0])
+
+
+def _record_rows(warehouse: Warehouse, live: LiveTable, publish_id: int) -> None:
+    """Each row about to change, with what it holds now: what a rollback restores."""
+    warehouse.execute(
+        f"insert into {PUBLISH_ROWS_TABLE} "
+        "(publish_id, live_id, trust_code, period, action, previous_value, previous_updated_at, new_value) "
+        "select %s, cast(live.id as varchar), plan.trust_code, plan.period, plan.action, "
+        "cast(plan.previous_value as text), live.updated_at, cast(plan.new_value as text) "
+        f"from publish_plan as plan inner join {live.sql} as live on live.id = plan.live_id "
+        "where plan.action in ('update', 'clear')",
+        (publish_id,),
+    )
+
+
+def _update_live(warehouse: Warehouse, live: LiveTable, expected: int) -> int:
+    """Set the two columns on the planned rows; every one must still hold what the plan saw."""
+    changed = warehouse.rowcount(
+        f"update {live.sql} as live "
+        "set community_health_data = plan.new_value, updated_at = now() "
+        "from publish_plan as plan "
+        "where live.id = plan.live_id and plan.action in ('update', 'clear') "
+        "and live.community_health_data is not distinct from plan.previous_value"
+    )
+    if changed != expected:
+        raise LoaderError(
+            f"publish: {changed} of the {expected} planned rows of {live} could be updated (changed meanwhile, or "
+            "hidden by row-level security: the role needs a policy allowing SELECT and UPDATE); nothing changed"
+        )
+    return changed
+
+
+def _log(
+    warehouse: Warehouse,
+    publish_id: int,
+    kind: str,
+    live: LiveTable,
+    by_month: list[tuple[Any, ...]],
+    rolls_back: int | None,
+) -> None:
+    totals = [sum(row[column] for row in by_month) for column in (1, 2, 3, 4)]
+    record = dict(
+        zip(
+            PUBLISH_LOG_COLUMNS,
+            [publish_id, kind, str(live), utc_now(), *totals, rolls_back, __version__],
+            strict=True,
+        )
+    )
+    warehouse.insert_rows(PUBLISH_LOG_TABLE, PUBLISH_LOG_COLUMNS, [[record[c] for c in PUBLISH_LOG_COLUMNS]])
+
+
+def _report(
+    out: Callable[[str], None], title: str, by_month: list[tuple[Any, ...]], missing: list[tuple[Any, ...]]
+) -> None:
+    out(title)
+    out(f"  {'month':<9}{'updated':>9}{'cleared':>9}{'unchanged':>11}{'missing':>9}")
+    for period, update, clear, unchanged, lacking, _ in by_month:
+        out(f"  {period:%b %Y}{update:>10}{clear:>9}{unchanged:>11}{lacking:>9}")
+    if missing:
+        listed = ", ".join(f"{code} {period:%b %Y}" for code, period in missing[:20])
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        out(f"  trust-months the live table lacks (listed, not created): {listed}{more}")
+
+
+def _rollback(warehouse: Warehouse, live: LiveTable, publish_id: int, out: Callable[[str], None]) -> int:
+    rows = warehouse.execute(f"select count(*) from {PUBLISH_ROWS_TABLE} where publish_id = %s", (publish_id,))[0][0]
+    if not rows:
+        raise LoaderError(f"publish --rollback {publish_id}: no such publish, or it changed no rows")
+    with warehouse.transaction():
+        warehouse.execute("set transaction isolation level repeatable read")
+        since = warehouse.execute(
+            f"select count(*) from {PUBLISH_ROWS_TABLE} as logged inner join {live.sql} as live "
+            "on cast(live.id as varchar) = logged.live_id where logged.publish_id = %s "
+            "and live.community_health_data is distinct from cast(logged.new_value as jsonb)",
+            (publish_id,),
+        )[0][0]
+        if since:
+            raise LoaderError(
+                f"publish --rollback {publish_id}: {since} of its {rows} rows have changed since (a later publish?); "
+                "roll back the later publishes first; nothing changed"
+            )
+        new_id = _next_publish_id(warehouse)
+        warehouse.execute(
+            f"insert into {PUBLISH_ROWS_TABLE} "
+            "(publish_id, live_id, trust_code, period, action, previous_value, previous_updated_at, new_value) "
+            "select %s, logged.live_id, logged.trust_code, logged.period, 'rollback', logged.new_value, "
+            f"live.updated_at, logged.previous_value from {PUBLISH_ROWS_TABLE} as logged "
+            f"inner join {live.sql} as live on cast(live.id as varchar) = logged.live_id where logged.publish_id = %s",
+            (new_id, publish_id),
+        )
+        restored = warehouse.rowcount(
+            f"update {live.sql} as live set community_health_data = cast(logged.previous_value as jsonb), "
+            f"updated_at = logged.previous_updated_at from {PUBLISH_ROWS_TABLE} as logged "
+            "where logged.publish_id = %s and cast(live.id as varchar) = logged.live_id",
+            (publish_id,),
+        )
+        if restored != rows:
+            raise LoaderError(
+                f"publish --rollback {publish_id}: {restored} of its {rows} rows could be restored; nothing changed"
+            )
+        warehouse.insert_rows(
+            PUBLISH_LOG_TABLE,
+            PUBLISH_LOG_COLUMNS,
+            [[new_id, "rollback", str(live), utc_now(), restored, 0, 0, 0, publish_id, __version__]],
+        )
+    out(f"publish {new_id}: rolled back publish {publish_id} on {live}: {restored} rows restored")
+    return 0
+
+
+def _create_index(warehouse: Warehouse, live: LiveTable, out: Callable[[str], None]) -> None:
+    """The GIN index the status report recommends; only on request (it is the team's table)."""
+    index = quote_identifier(f"{live.name}_community_health_data_gin")
+    try:
+        warehouse.execute(f"create index if not exists {index} on {live.sql} using gin (community_health_data)")
+    except Exception as exc:  # psycopg's InsufficientPrivilege and friends: one line
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LoaderError(
+            f"publish --create-index on {live}: {first_line} (creating an index needs the table's owner)"
+        ) from exc
+    out(f"index {live.schema}.{live.name}_community_health_data_gin on {live} (community_health_data): present")
