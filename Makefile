@@ -17,7 +17,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export CHS_TARGET
 
-.PHONY: help setup build land dbt-build release test lint format dq-summary propose-mapping bench clean
+.PHONY: help setup build land dbt-build release publish test lint format dq-summary propose-mapping bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,8 +37,11 @@ land: setup  ## land the workbooks in CHS_DATA_DIR and the extract CSV
 dbt-build: setup  ## dbt build: seeds, models and every test, then the data-quality summary
 	@$(BIN)/dbt build; status=$$?; $(BIN)/python -m loader dq-summary; exit $$status
 
-release: setup  ## monthly release: fetch new/revised workbooks into CHS_DATA_DIR (writable), land, build, report
+release: setup  ## monthly release: fetch new/revised workbooks into CHS_DATA_DIR (writable), land, build, report (CHS_PUBLISH=1: and publish)
 	$(BIN)/python -m loader release --data-dir "$(CHS_DATA_DIR)" --extract "$(CHS_TRUST_METRICS_CSV)"
+
+publish: setup  ## community_health_data into the live trust_metrics table (PostgreSQL; CHS_LIVE_SCHEMA / CHS_LIVE_TABLE)
+	$(BIN)/python -m loader publish
 
 test: setup  ## the test suite (PostgreSQL tests run when CHS_PG_HOST is set)
 	$(BIN)/pytest

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from tests.pytest.conftest import Target, cells_in_files, real_workbooks
+from tests.pytest.conftest import PROJECT_DIR, Target, cells_in_files, real_workbooks
 
 pytestmark = pytest.mark.e2e
 
@@ -206,10 +206,14 @@ def test_relanding_is_a_no_op(built: Target) -> None:
 
 
 def test_analyses_compile_and_run(built: Target) -> None:
+    """Every analysis compiles; each returns rows, but those that read the live
+    trust_metrics table (publish_*, run by tests/pytest/test_publish.py)."""
     built.run("dbt", "compile", "--select", "analyses/*")
     compiled = sorted((built.workdir / "target" / "compiled" / "chs_waiting_lists" / "analyses").glob("*.sql"))
-    assert len(compiled) == 8
+    assert [path.name for path in compiled] == sorted(path.name for path in (PROJECT_DIR / "analyses").glob("*.sql"))
     for path in compiled:
+        if path.name.startswith("publish_"):
+            continue
         rows = built.query(path.read_text())
         assert rows, f"{path.name} returned no rows"
 
