@@ -11,14 +11,23 @@
     every release.
 
     In the model: {{ config(**incremental_by_release_config(statistics_columns)) }}; in its
-    input CTE: {% if is_incremental() %} where {{ release_not_yet_processed() }} {% endif %};
-    if it reads seeds, select '{{ seeds_checksum() }}' as seeds_checksum; and
+    input CTE: where {{ releases_to_process() }}; if it reads seeds, select
+    '{{ seeds_checksum() }}' as seeds_checksum; and
     -- depends_on: {{ source('raw_chs', 'load_log') }}, which these macros read.
 
     Why the releases are looked up first and inlined as literals: the load log has a row
     per release (a dozen a year), so finding the new ones costs an index probe each; the
     model's own query then filters on constants and reads only the new release's rows,
     whatever the number of months already held.
+
+    Why in batches: a first build (or a seed edit) processes every release. One query over
+    ten years of cells needs memory in proportion (3.5 GB on DuckDB at 120 months), and
+    PostgreSQL, which cannot estimate the model's self-joins, picks plans that degrade
+    faster than the data grows. So a run processes at most `releases_per_batch` releases
+    (a var, 12 by default) per statement: the model's SQL takes the first batch, and the
+    post-hook runs the same SQL again for each further batch. A backfill then costs the
+    same per month whatever the number of months, and its peak memory is that of one
+    batch.
 -#}
 
 {#- The model config of the pattern. `statistics_columns`: the columns the next queries
@@ -28,6 +37,7 @@
     {%- do model_config.update({'materialized': 'incremental', 'incremental_strategy': 'append'}) -%}
     {%- do model_config.update({'on_schema_change': 'fail', 'indexes': release_indexes()}) -%}
     {%- do model_config.update({'post_hook': [
+        '{{ release_batches_inserted() }}',
         '{{ release_rows_outdated_deleted() }}',
         '{{ refresh_statistics(this, ' ~ statistics_columns ~ ') }}',
     ]}) -%}
@@ -38,7 +48,8 @@
 {%- endmacro %}
 
 {#- The current releases of landed workbooks of which `relation` holds no row that
-    satisfies `done_condition` (SQL on the alias `done`); a list of SHA-256s. -#}
+    satisfies `done_condition` (SQL on the alias `done`), oldest month first; every
+    current release when `relation` is none. A list of SHA-256s. -#}
 {% macro releases_missing_from(relation, done_condition='1 = 1') -%}
     {%- if not execute -%}
         {{ return([]) }}
@@ -49,11 +60,13 @@
         where
             releases.source_kind = 'chs_workbook'
             and releases.release_status = 'current'
+            {%- if relation is not none %}
             and not exists (
                 select 1 from {{ relation }} as done
                 where done.file_sha256 = releases.file_sha256 and {{ done_condition }}
             )
-        order by releases.file_sha256
+            {%- endif %}
+        order by releases.reporting_period, releases.file_sha256
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
@@ -77,9 +90,47 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- For the model being rendered: its releases to process, as a filter. -#}
-{% macro release_not_yet_processed() -%}
-    {{ file_sha256_in(releases_missing_from(this, processed_with_current_seeds())) }}
+{#- For the model being rendered: the first batch of the releases it processes in this
+    run, as a filter. Every current release on a first build or --full-refresh. -#}
+{% macro releases_to_process() -%}
+    {%- if not execute -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- if should_full_refresh() or load_relation(this) is none -%}
+        {%- set pending = releases_missing_from(none) -%}
+    {%- else -%}
+        {%- set pending = releases_missing_from(this, processed_with_current_seeds()) -%}
+    {%- endif -%}
+    {{ file_sha256_in(release_batches(pending)[0] if pending else []) }}
+{%- endmacro %}
+
+{#- `releases` in lists of at most var('releases_per_batch'). -#}
+{% macro release_batches(releases) -%}
+    {%- set size = var('releases_per_batch') | int -%}
+    {%- set batches = [] -%}
+    {%- for start in range(0, releases | length, size) -%}
+        {%- do batches.append(releases[start:start + size]) -%}
+    {%- endfor -%}
+    {{ return(batches) }}
+{%- endmacro %}
+
+{#- Post-hook: the model's SQL (`sql`, compiled with the first batch's releases inlined)
+    again for each further batch, the releases the model still lacks after the first. -#}
+{% macro release_batches_inserted() -%}
+    {%- set batches = release_batches(releases_missing_from(this, processed_with_current_seeds())) -%}
+    {%- if not batches -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set first_batch = modules.re.findall("file_sha256 in \\('[0-9a-f]{64}'(?:, '[0-9a-f]{64}')*\\)", sql) | unique | list -%}
+    {%- if first_batch | length != 1 -%}
+        {{ exceptions.raise_compiler_error(this ~ ': cannot find the release filter (releases_to_process) in its SQL') }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='quoted') | join(', ') -%}
+    {%- for batch in batches %}
+    insert into {{ this }} ({{ columns }})
+    {{ sql | replace(first_batch[0], file_sha256_in(batch)) }}
+    {%- if not loop.last %};{% endif %}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- A condition on `done` rows of a model (default: the one being rendered): made with

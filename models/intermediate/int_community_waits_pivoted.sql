@@ -24,9 +24,7 @@ with
 waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
-    {%- if is_incremental() %}
-    where {{ release_not_yet_processed() }}  -- noqa: LT02
-    {%- endif %}
+    where {{ releases_to_process() }}
 
 ),
 
