@@ -1,5 +1,5 @@
--- Complete coverage. For every landed month, each trust that the mapping matches and
--- that reported a waiting list in that month's workbook (a non-blank total for at least
+-- Complete coverage. For every landed month that the trust_metrics source covers, each
+-- trust that the mapping matches and that reported a waiting list in that month's workbook (a non-blank total for at least
 -- one service, on a Provider row mapped to it) has community_health_data in
 -- trust_metrics, and no trust-month has community data without such a source row.
 -- Compared trust by trust with the source, not with a fixed count.
@@ -10,6 +10,7 @@ with
 community_waits as (
 
     select * from {{ ref('fct_community_waits') }}
+    where {{ in_trust_metrics_months('source_file_sha256') }}
 
 ),
 

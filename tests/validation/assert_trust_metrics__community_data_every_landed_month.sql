@@ -1,6 +1,9 @@
--- Every month landed (a current release in the load log) has community data for at
--- least one trust in trust_metrics: a month that lands but never reaches the marts
--- (a title that no longer parses, a layout the staging model cannot read) fails here.
+-- Every month landed (a current release in the load log) reaches the community marts
+-- (fct_community_waits has its rows) and, if the trust_metrics source covers the month,
+-- trust_metrics has community data for at least one trust in it. A month that lands but
+-- never reaches the marts (a title that no longer parses, a layout the staging model
+-- cannot read) fails here. Months the source does not cover (older workbooks landed for
+-- longer trends) cannot be in trust_metrics, which holds its source's months only.
 with
 
 releases as (
@@ -10,19 +13,24 @@ releases as (
 
 ),
 
+community_waits as (
+
+    select * from {{ ref('fct_community_waits') }}
+
+),
+
 trust_metrics as (
 
     select * from {{ ref('trust_metrics') }}
 
 ),
 
-months_with_data as (
+trust_metrics_months as (
 
     select
         period,
-        count(*) as trusts_with_community_data
+        count(community_health_data) as trusts_with_community_data
     from trust_metrics
-    where community_health_data is not null
     group by period
 
 ),
@@ -31,11 +39,23 @@ missing as (
 
     select
         releases.reporting_period,
-        releases.file_name
+        releases.file_name,
+        case
+            when trust_metrics_months.period is null then 'no rows in fct_community_waits'
+            else 'no community data in trust_metrics'
+        end as problem
     from releases
-    left join months_with_data
-        on releases.reporting_period = months_with_data.period
-    where months_with_data.period is null
+    left join trust_metrics_months
+        on releases.reporting_period = trust_metrics_months.period
+    where
+        trust_metrics_months.trusts_with_community_data = 0
+        or (
+            trust_metrics_months.period is null
+            and not exists (
+                select 1 from community_waits
+                where community_waits.source_file_sha256 = releases.file_sha256
+            )
+        )
 
 )
 
