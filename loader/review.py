@@ -52,8 +52,9 @@ RECCE_CONFIG = "recce.yml"
 
 # recce's switches (it reports usage by default): its profile in a HOME of its own (the
 # review environment's), and the environment variable. What they do not cover, its
-# version check against PyPI at import and its crash reports, goes through a proxy that
-# is a closed local port, so it fails at once instead of going out or waiting.
+# version check against PyPI at import and its Sentry reports (recce server sends one per
+# request), goes through a proxy that is a closed local port: it fails at once instead of
+# going out or waiting.
 RECCE_PROFILE = "user_id: chs-review-anonymous\nanonymous_tracking: false\n"
 CLOSED_PROXY = "http://127.0.0.1:9"
 
