@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+REVIEW_VENV := .venv-review
 
 # Where the monthly workbooks and the trust_metrics extract are.
 CHS_DATA_DIR ?= ../shared/data/chswl
@@ -17,7 +18,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export CHS_TARGET
 
-.PHONY: help setup build land dbt-build release publish test lint format dq-summary propose-mapping bench clean
+.PHONY: help setup build land dbt-build release publish test lint format dq-summary propose-mapping bench clean review review-server bench-review
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,7 +44,7 @@ release: setup  ## monthly release: fetch new/revised workbooks into CHS_DATA_DI
 publish: setup  ## community_health_data into the live trust_metrics table (PostgreSQL; CHS_LIVE_SCHEMA / CHS_LIVE_TABLE)
 	$(BIN)/python -m loader publish
 
-test: setup  ## the test suite (PostgreSQL tests run when CHS_PG_HOST is set)
+test: setup $(REVIEW_VENV)/bin/recce  ## the test suite (PostgreSQL tests run when CHS_PG_HOST is set)
 	$(BIN)/pytest
 
 lint: setup  ## sqlfluff, ruff and mypy
@@ -72,5 +73,24 @@ $(BENCH_VENV)/bin/python: bench/requirements.txt
 bench: setup $(BENCH_VENV)/bin/python  ## benchmark: landing, dbt build, backfill and monthly increment
 	$(BIN)/python bench/bench.py --baseline-python $(BENCH_VENV)/bin/python
 
+# Data review of a model change (loader/review.py): recce runs from its own environment
+# (REVIEW_VENV, defined at the top: make test needs it too).
+BASE ?= origin/main
+REVIEW_PORT ?= 8000
+
+$(REVIEW_VENV)/bin/recce: requirements-review.txt
+	$(PYTHON) -m venv $(REVIEW_VENV)
+	$(REVIEW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-review.txt
+	@touch $@
+
+review: setup $(REVIEW_VENV)/bin/recce  ## what this tree does to the data vs BASE (git ref, default origin/main): target/review.md
+	$(BIN)/python -m loader review --base "$(BASE)" --recce-venv $(REVIEW_VENV)
+
+bench-review: setup $(REVIEW_VENV)/bin/recce  ## benchmark: a data review of the 12 months on DuckDB (bench/review.py)
+	$(BIN)/python bench/review.py
+
+review-server: setup $(REVIEW_VENV)/bin/recce  ## recce server on 127.0.0.1:REVIEW_PORT over the last review (locks the DuckDB file)
+	$(BIN)/python -m loader review-server --recce-venv $(REVIEW_VENV) --port $(REVIEW_PORT)
+
 clean:  ## remove dbt artefacts and the local DuckDB warehouse
-	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal
+	rm -rf target target-base logs warehouse.duckdb warehouse.duckdb.wal

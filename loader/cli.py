@@ -23,6 +23,7 @@ from loader.profiles import load_connection
 from loader.publish import PublishOptions, run_publish
 from loader.release import ReleaseOptions, run_release
 from loader.report import dq_summary, propose_mapping
+from loader.review import ReviewOptions, run_review, serve
 from loader.warehouse import open_warehouse
 
 logger = logging.getLogger("loader")
@@ -104,7 +105,32 @@ def _parser() -> argparse.ArgumentParser:
         help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet",
     )
     _add_target(propose)
+
+    review = commands.add_parser(
+        "review",
+        help="what a model change does to the data: base (a git ref) vs this tree, recce checks, target/review.md",
+    )
+    review.add_argument("--base", default="origin/main", help="git ref of the base (default origin/main)")
+    review.add_argument(
+        "--full", action="store_true", help="build every model of this tree (default: what changed and downstream)"
+    )
+    review.add_argument("--rebuild-base", action="store_true", help="even if an earlier review built the same base")
+    _add_review_options(review)
+
+    server = commands.add_parser("review-server", help="recce server on 127.0.0.1 over the last review")
+    server.add_argument("--port", type=int, default=8000)
+    _add_review_options(server)
     return parser
+
+
+def _add_review_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--recce-venv", type=Path, default=Path(".venv-review"), help="recce's own environment")
+    command.add_argument(
+        "--schema-prefix",
+        default=os.environ.get("CHS_REVIEW_SCHEMA_PREFIX", ""),
+        help="put before base_ and pr_ (e.g. pr42_: concurrent reviews in one warehouse; env CHS_REVIEW_SCHEMA_PREFIX)",
+    )
+    _add_target(command)
 
 
 def _env_path(name: str) -> Path | None:
@@ -256,6 +282,27 @@ def _publish(args: argparse.Namespace) -> int:
     return run_publish(load_connection(args.target, args.profiles_dir), options, print)
 
 
+def _review_options(args: argparse.Namespace) -> ReviewOptions:
+    return ReviewOptions(
+        base_ref=getattr(args, "base", ""),
+        recce_venv=args.recce_venv,
+        project_dir=Path.cwd(),
+        target=args.target,
+        profiles_dir=args.profiles_dir,
+        full=getattr(args, "full", False),
+        rebuild_base=getattr(args, "rebuild_base", False),
+        schema_prefix=args.schema_prefix,
+    )
+
+
+def _review(args: argparse.Namespace) -> int:
+    return run_review(load_connection(args.target, args.profiles_dir), _review_options(args), print)
+
+
+def _review_server(args: argparse.Namespace) -> int:
+    return serve(load_connection(args.target, args.profiles_dir), _review_options(args), args.port)
+
+
 COMMANDS = {
     "land": _land,
     "fetch": _fetch,
@@ -263,6 +310,8 @@ COMMANDS = {
     "publish": _publish,
     "dq-summary": _dq_summary,
     "propose-mapping": _propose_mapping,
+    "review": _review,
+    "review-server": _review_server,
 }
 
 

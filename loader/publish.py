@@ -26,6 +26,7 @@ here: the SQL here moves the data and checks its own bookkeeping.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ from loader.warehouse import (
 ANALYSES = ("publish_live_table", "publish_plan", "publish_plan_by_month", "publish_check_coverage")
 LIVE_COLUMNS = ("id", "trust_code", "period", "data_type", "community_health_data", "updated_at")
 WRITTEN_COLUMNS = ("community_health_data", "updated_at")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def run_publish(
     dbt = dbt or InProcessDbt()
     try:
         with warehouse_lock(connection) if lock else nullcontext():
+            logger.info("publish: compiling the plan and the checks (dbt compile %s)", " ".join(ANALYSES))
             sql = dbt.compile(list(ANALYSES), connection.target)
             warehouse = open_warehouse(connection)
             assert isinstance(warehouse, PostgresWarehouse)
@@ -182,6 +186,7 @@ def _publish(
                 "select trust_code, period from publish_plan where action = 'missing' order by period, trust_code"
             )
             to_change = sum(row[1] + row[2] for row in by_month)
+            logger.info("publish: %d live rows to change in %s", to_change, live)
             if options.dry_run:
                 _report(out, f"publish to {live} (dry run: nothing changed)", by_month, missing)
                 raise _DryRun
@@ -189,6 +194,7 @@ def _publish(
             _record_rows(warehouse, live, publish_id)
             changed = _update_live(warehouse, live, to_change)
             _log(warehouse, publish_id, "publish", live, by_month, None)
+            logger.info("publish: %d rows changed; checking coverage on %s before committing", changed, live)
             checks = warehouse.execute(sql["publish_check_coverage"])
             failing = [row for row in checks if not row[5]]
             if failing:

@@ -29,7 +29,8 @@ final as (
         trusts_with_community_data,
         trusts_with_rtt_data,
         trusts_with_ae_data,
-        round(100.0 * trusts_with_community_data / total_trusts, 1) as pct_with_community_data
+        -- one type on every adapter (DuckDB's division would give a double), as the contract says
+        cast(round(100.0 * trusts_with_community_data / total_trusts, 1) as numeric(5, 1)) as pct_with_community_data
     from coverage
 
 )

@@ -47,10 +47,12 @@ final as (
         community_waits.wait_104_plus_weeks,
         community_waits.file_sha256 as source_file_sha256
     from community_waits
+    -- Provider rows only: the others' key is null. (With org_type = 'Provider' as a second
+    -- join condition DuckDB joined by nested loop, 8x slower than this hash join.)
     left join trust_mapping
         on
-            community_waits.org_type = 'Provider'
-            and community_waits.org_code = trust_mapping.org_code
+            case when community_waits.org_type = 'Provider' then community_waits.org_code end
+            = trust_mapping.org_code
 
 )
 
