@@ -170,9 +170,12 @@ def provider_changes(warehouse: Warehouse, periods: list[Any]) -> list[str]:
             continue
         previous = months[months.index(period) - 1]
         by_period: dict[Any, set[str]] = defaultdict(set)
+        # by release, not by period: the release index finds two months' rows among many
         for month, code in warehouse.execute(
             "select distinct period, org_code from marts.fct_community_waits "
-            f"where org_type = 'Provider' and period in (date '{period:%Y-%m-%d}', date '{previous:%Y-%m-%d}')"
+            "where org_type = 'Provider' and source_file_sha256 in (select file_sha256 from raw_chs.load_log "
+            "where source_kind = 'chs_workbook' and release_status = 'current' "
+            f"and reporting_period in (date '{period:%Y-%m-%d}', date '{previous:%Y-%m-%d}'))"
         ):
             by_period[month].add(code)
         new = sorted(by_period[period] - by_period[previous])

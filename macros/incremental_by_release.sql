@@ -1,13 +1,13 @@
 {#-
     Incremental by release, for models whose rows each come from one release of a
     workbook: a run processes only the releases the model does not hold yet, and the
-    post-hook drops the rows of releases a revision superseded. A release is immutable
+    pre-hook drops the rows of releases a revision superseded. A release is immutable
     (keyed by its SHA-256), so this is exact; after changing such a model's SQL run
     `dbt build --full-refresh`.
 
     A model that reads seeds (directly or upstream) also stores their fingerprint
     (`seeds_checksum`): a release counts as processed only with the seeds as they are
-    now, and the post-hook drops rows made with older seeds, so a seed edit reprocesses
+    now, and the pre-hook drops rows made with older seeds, so a seed edit reprocesses
     every release.
 
     In the model: {{ config(**incremental_by_release_config(statistics_columns)) }}; in its
@@ -33,12 +33,11 @@
 {#- The model config of the pattern. `statistics_columns`: the columns the next queries
     filter and join on (refresh_statistics); hooks are strings, rendered at run time. -#}
 {% macro incremental_by_release_config(statistics_columns, pre_hook=none) -%}
-    {%- set model_config = {'pre_hook': ['{{ without_jit() }}']} -%}
+    {%- set model_config = {'pre_hook': ['{{ without_jit() }}', '{{ release_rows_outdated_deleted() }}']} -%}
     {%- do model_config.update({'materialized': 'incremental', 'incremental_strategy': 'append'}) -%}
     {%- do model_config.update({'on_schema_change': 'fail', 'indexes': release_indexes()}) -%}
     {%- do model_config.update({'post_hook': [
         '{{ release_batches_inserted() }}',
-        '{{ release_rows_outdated_deleted() }}',
         '{{ refresh_statistics(this, ' ~ statistics_columns ~ ') }}',
     ]}) -%}
     {%- if pre_hook is not none -%}
@@ -143,24 +142,25 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook. Superseded releases are listed in the load log, so this probes the
-    file_sha256 index rather than scanning the table for rows of non-current releases. -#}
+{#- Pre-hook: before a run adds releases, the rows they replace go: those of releases a
+    revision superseded, and (in a model that reads seeds) any rows of the releases the run
+    is about to process, which can only have been made with older seeds. Both lists come
+    from the load log and are inlined, so the delete probes the file_sha256 index
+    (PostgreSQL) or the zone maps (DuckDB) instead of scanning every month held. -#}
 {% macro release_rows_outdated_deleted() -%}
-    delete from {{ this }}
-    where
-        file_sha256 in (
-            select releases.file_sha256 from {{ load_log_relation() }} as releases
-            where releases.release_status = 'superseded'
-        )
-        or {{ made_with_older_seeds() }}
-{%- endmacro %}
-
-{% macro made_with_older_seeds() -%}
-    {%- if upstream_seeds() -%}
-        seeds_checksum != '{{ seeds_checksum() }}'
-    {%- else -%}
-        1 = 0
+    {%- if not execute or should_full_refresh() or load_relation(this) is none -%}
+        {{ return('select 1') }}
     {%- endif -%}
+    {%- set query -%}
+        select releases.file_sha256 from {{ load_log_relation() }} as releases
+        where releases.source_kind = 'chs_workbook' and releases.release_status = 'superseded'
+        order by releases.file_sha256
+    {%- endset -%}
+    {%- set outdated = run_query(query).columns[0].values() | list -%}
+    {%- if upstream_seeds() -%}
+        {%- do outdated.extend(releases_missing_from(this, processed_with_current_seeds())) -%}
+    {%- endif -%}
+    delete from {{ this }} where {{ file_sha256_in(outdated) }}
 {%- endmacro %}
 
 {#- Config: the index those look-ups use (PostgreSQL; DuckDB's column scans need none). -#}
