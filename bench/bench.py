@@ -455,6 +455,11 @@ def main() -> int:
         help="also measure 12, 60 and 120 months of this synthetic history (../shared/tools/make_decade.py)",
     )
     parser.add_argument("--skip-real", action="store_true", help="with --decade: only the history")
+    parser.add_argument(
+        "--targets",
+        default="duckdb,postgres" if os.environ.get("CHS_PG_HOST") else "duckdb",
+        help="comma-separated: duckdb, postgres (default: both when CHS_PG_HOST is set)",
+    )
     args = parser.parse_args()
     if args.skip_real and not args.decade:
         raise SystemExit("bench: --skip-real needs --decade")
@@ -462,7 +467,7 @@ def main() -> int:
         raise SystemExit(f"bench: {args.baseline_python}: no baseline interpreter; run `make bench` to create it")
     data_dir = (PROJECT_DIR / args.data_dir).resolve()
     extract = (PROJECT_DIR / args.extract).resolve()
-    targets = ["duckdb"] + (["postgres"] if os.environ.get("CHS_PG_HOST") else [])
+    targets = [name.strip() for name in args.targets.split(",") if name.strip()]
     measures: list[Measure] = []
     ratios: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="chs_bench_") as tmp:
