@@ -70,8 +70,11 @@ $(BENCH_VENV)/bin/python: bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	@touch $@
 
+# BENCH_ARGS="--decade /tmp/decade": also ten years of synthetic history (README, Performance)
+BENCH_ARGS ?=
+
 bench: setup $(BENCH_VENV)/bin/python  ## benchmark: landing, dbt build, backfill and monthly increment
-	$(BIN)/python bench/bench.py --baseline-python $(BENCH_VENV)/bin/python
+	$(BIN)/python bench/bench.py --baseline-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 # Data review of a model change (loader/review.py): recce runs from its own environment
 # (REVIEW_VENV, defined at the top: make test needs it too).

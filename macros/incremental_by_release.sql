@@ -59,12 +59,10 @@
         where
             releases.source_kind = 'chs_workbook'
             and releases.release_status = 'current'
-            {%- if relation is not none %}
-            and not exists (
+            and {% if relation is none %}1 = 1{% else %}not exists (
                 select 1 from {{ relation }} as done
                 where done.file_sha256 = releases.file_sha256 and {{ done_condition }}
-            )
-            {%- endif %}
+            ){% endif %}
         order by releases.reporting_period, releases.file_sha256
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
@@ -120,16 +118,18 @@
     {%- if not batches -%}
         {{ return('select 1') }}
     {%- endif -%}
-    {%- set first_batch = modules.re.findall("file_sha256 in \\('[0-9a-f]{64}'(?:, '[0-9a-f]{64}')*\\)", sql) | unique | list -%}
+    {%- set filter_pattern = "file_sha256 in \\('[0-9a-f]{64}'(?:, '[0-9a-f]{64}')*\\)" -%}
+    {%- set first_batch = modules.re.findall(filter_pattern, sql) | unique | list -%}
     {%- if first_batch | length != 1 -%}
-        {{ exceptions.raise_compiler_error(this ~ ': cannot find the release filter (releases_to_process) in its SQL') }}
+        {{ exceptions.raise_compiler_error(this ~ ': no release filter (releases_to_process) in its SQL') }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='quoted') | join(', ') -%}
-    {%- for batch in batches %}
-    insert into {{ this }} ({{ columns }})
-    {{ sql | replace(first_batch[0], file_sha256_in(batch)) }}
-    {%- if not loop.last %};{% endif %}
-    {%- endfor %}
+    {%- set statements = [] -%}
+    {%- for batch in batches -%}
+        {%- set batch_sql = sql | replace(first_batch[0], file_sha256_in(batch)) -%}
+        {%- do statements.append('insert into ' ~ this ~ ' (' ~ columns ~ ')\n' ~ batch_sql) -%}
+    {%- endfor -%}
+    {{ statements | join(';\n') }}
 {%- endmacro %}
 
 {#- A condition on `done` rows of a model (default: the one being rendered): made with

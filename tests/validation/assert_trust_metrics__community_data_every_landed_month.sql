@@ -52,7 +52,7 @@ missing as (
         or (
             trust_metrics_months.period is null
             and not exists (
-                select 1 from community_waits
+                select community_waits.source_file_sha256 from community_waits
                 where community_waits.source_file_sha256 = releases.file_sha256
             )
         )
