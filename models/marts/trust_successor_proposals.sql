@@ -127,11 +127,11 @@ final as (
         end as change_kind,
         'proposed for review: confirm against the ODS successor record' as source,
         candidates.predecessor_code || ' last reported '
-        || cast(vanished.last_period as {{ dbt.type_string() }})
+        || substr(cast(vanished.last_period as {{ dbt.type_string() }}), 1, 7)
         || ' (' || cast(vanished.total_waiting as {{ dbt.type_string() }}) || '); '
         || candidates.successor_code || ' grew by '
         || cast(candidates.successor_growth as {{ dbt.type_string() }}) || ' in '
-        || cast(vanished.vanished_from as {{ dbt.type_string() }}) || ', '
+        || substr(cast(vanished.vanished_from as {{ dbt.type_string() }}), 1, 7) || ', '
         || cast(cast(round(100.0 * candidates.reappearing_in_same_services / vanished.total_waiting) as integer)
             as {{ dbt.type_string() }})
         || '% of the list reappearing in the same services' as evidence,
