@@ -19,7 +19,10 @@
     flagged_by_invocation scopes the anomaly tests to the rows this build flagged.
 -#}
 {%- set model_config = incremental_by_release_config(['org_code', 'period', 'flagged_by_invocation']) -%}
-{%- do model_config.update({'incremental_strategy': 'delete+insert', 'unique_key': ['org_level', 'org_code', 'period']}) -%}
+{%- do model_config.update({
+    'incremental_strategy': 'delete+insert',
+    'unique_key': ['org_level', 'org_code', 'period'],
+}) -%}
 {{ config(**model_config) }}
 {%- set scope = releases_to_flag() if is_incremental() else none %}
 -- depends_on: {{ source('raw_chs', 'load_log') }}

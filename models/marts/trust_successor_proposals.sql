@@ -112,40 +112,55 @@ candidates as (
 
 ),
 
-final as (
+proposals as (
 
     select
         candidates.predecessor_code,
         candidates.successor_code,
-        vanished.vanished_from as effective_period,
-        case
-            when
-                substr(candidates.predecessor_code, 1, 1) in ('R', 'T')
-                and substr(candidates.successor_code, 1, 1) in ('R', 'T')
-                then 'merger'
-            else 'service_transfer'
-        end as change_kind,
-        'proposed for review: confirm against the ODS successor record' as source,
-        candidates.predecessor_code || ' last reported '
-        || substr(cast(vanished.last_period as {{ dbt.type_string() }}), 1, 7)
-        || ' (' || cast(vanished.total_waiting as {{ dbt.type_string() }}) || '); '
-        || candidates.successor_code || ' grew by '
-        || cast(candidates.successor_growth as {{ dbt.type_string() }}) || ' in '
-        || substr(cast(vanished.vanished_from as {{ dbt.type_string() }}), 1, 7) || ', '
-        || cast(cast(round(100.0 * candidates.reappearing_in_same_services / vanished.total_waiting) as integer)
-            as {{ dbt.type_string() }})
-        || '% of the list reappearing in the same services' as evidence,
         vanished.org_name as predecessor_name,
+        vanished.last_period,
+        vanished.vanished_from,
         vanished.total_waiting as predecessor_waiting,
         candidates.successor_growth,
-        candidates.reappearing_in_same_services
+        candidates.reappearing_in_same_services,
+        cast(round(100.0 * candidates.reappearing_in_same_services / vanished.total_waiting) as integer)
+            as percent_in_same_services
     from candidates
     inner join vanished
         on candidates.predecessor_code = vanished.org_code
     where
-        candidates.successor_growth between {{ 1 - tolerance }} * vanished.total_waiting
-        and {{ 1 + tolerance }} * vanished.total_waiting
-        and candidates.reappearing_in_same_services >= {{ 1 - tolerance }} * vanished.total_waiting
+        candidates.successor_growth between (1 - {{ tolerance }}) * vanished.total_waiting
+        and (1 + {{ tolerance }}) * vanished.total_waiting
+        and candidates.reappearing_in_same_services >= (1 - {{ tolerance }}) * vanished.total_waiting
+
+),
+
+final as (
+
+    select
+        predecessor_code,
+        successor_code,
+        vanished_from as effective_period,
+        case
+            when
+                substr(predecessor_code, 1, 1) in ('R', 'T')
+                and substr(successor_code, 1, 1) in ('R', 'T')
+                then 'merger'
+            else 'service_transfer'
+        end as change_kind,
+        'proposed for review: confirm against the ODS successor record' as source,  -- noqa: RF04
+        predecessor_code || ' last reported '
+        || substr(cast(last_period as {{ dbt.type_string() }}), 1, 7)
+        || ' (' || cast(predecessor_waiting as {{ dbt.type_string() }}) || '); '
+        || successor_code || ' grew by ' || cast(successor_growth as {{ dbt.type_string() }})
+        || ' in ' || substr(cast(vanished_from as {{ dbt.type_string() }}), 1, 7) || ', '
+        || cast(percent_in_same_services as {{ dbt.type_string() }})
+        || '% of the list reappearing in the same services' as evidence,
+        predecessor_name,
+        predecessor_waiting,
+        successor_growth,
+        reappearing_in_same_services
+    from proposals
 
 )
 
