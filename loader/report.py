@@ -38,8 +38,9 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LoaderError(f"{path}: no dbt results to summarise ({exc.strerror}); run dbt build first") from exc
-    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith("test.")]
-    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith("test.")]
+    test_kinds = ("test.", "unit_test.")  # data tests and unit tests (anomaly rules)
+    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith(test_kinds)]
+    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith(test_kinds)]
     counts = Counter(str(result["status"]) for result in tests)
     node_errors = [r for r in others if r.get("status") == "error"]
     lines = [
@@ -51,7 +52,8 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
         status = str(result["status"])
         if status in ("pass", "success", "skipped"):
             continue
-        name = str(result["unique_id"]).split(".")[2]
+        parts = str(result["unique_id"]).split(".")
+        name = parts[-1] if parts[0] == "unit_test" else parts[2]
         rows = result.get("failures")
         detail = f"{rows} offending rows" if rows is not None else str(result.get("message") or "")
         relation = result.get("relation_name")
