@@ -236,7 +236,7 @@ trust_flags as (
 
 ),
 
-organisation_months as (
+final as (
 
     {%- for level in ['provider', 'trust'] %}
         select
@@ -249,42 +249,20 @@ organisation_months as (
             services_reported,
             total_waiting,
             previous_total_waiting,
+            cast(total_waiting as {{ dbt.type_float() }}) / nullif(previous_total_waiting, 0) as change_ratio,
             is_rolled_forward,
             is_zero_glitch,
             is_large_change,
-            follows_zero_month,
-            changes,
-            file_sha256
+            is_rolled_forward or is_zero_glitch or is_large_change as is_flagged,
+            nullif(concat_ws(
+                '; ', changes, case when follows_zero_month then 'month before published as zeros' end
+            ), '') as likely_cause,
+            file_sha256,
+            '{{ seeds_checksum() }}' as seeds_checksum,
+            '{{ invocation_id }}' as flagged_by_invocation
         from {{ level }}_flags
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
-
-),
-
-final as (
-
-    select
-        org_level,
-        org_code,
-        period,
-        org_name,
-        trust_code,
-        provider_codes,
-        services_reported,
-        total_waiting,
-        previous_total_waiting,
-        cast(total_waiting as {{ dbt.type_float() }}) / nullif(previous_total_waiting, 0) as change_ratio,
-        is_rolled_forward,
-        is_zero_glitch,
-        is_large_change,
-        is_rolled_forward or is_zero_glitch or is_large_change as is_flagged,
-        nullif(concat_ws(
-            '; ', changes, case when follows_zero_month then 'month before published as zeros' end
-        ), '') as likely_cause,
-        file_sha256,
-        '{{ seeds_checksum() }}' as seeds_checksum,
-        '{{ invocation_id }}' as flagged_by_invocation
-    from organisation_months
 
 )
 

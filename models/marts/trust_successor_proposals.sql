@@ -27,13 +27,8 @@ trust_mapping as (
 
 provider_months as (
 
-    select
-        org_code,
-        period,
-        max(org_name) as org_name,
-        cast(sum(total_waiting) as bigint) as total_waiting
-    from community_waits
-    group by org_code, period
+    select * from {{ ref('int_organisation_months_flagged') }}
+    where org_level = 'provider'
 
 ),
 
