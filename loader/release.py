@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loader.anomalies import anomaly_summary
 from loader.dbt_run import InProcessDbt
 from loader.errors import LoaderError
 from loader.fetch import fetch
@@ -258,6 +259,7 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
     try:
         if full and build.succeeded:
             warehouse.log_full_build(fingerprint)
+        out(anomaly_summary(warehouse))
         changes = provider_changes(warehouse, landed_months)
         proposals = propose_mapping(warehouse).splitlines()[1:]
     finally:

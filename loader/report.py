@@ -14,6 +14,14 @@ from loader.errors import LoaderError
 from loader.warehouse import Warehouse
 
 PROPOSAL_COLUMNS = ("org_code", "org_name", "trust_code", "match_reason", "note")
+SUCCESSOR_PROPOSAL_COLUMNS = (
+    "predecessor_code",
+    "successor_code",
+    "effective_period",
+    "change_kind",
+    "source",
+    "evidence",
+)
 
 
 def run_results_path() -> Path:
@@ -30,8 +38,9 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LoaderError(f"{path}: no dbt results to summarise ({exc.strerror}); run dbt build first") from exc
-    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith("test.")]
-    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith("test.")]
+    test_kinds = ("test.", "unit_test.")  # data tests and unit tests (anomaly rules)
+    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith(test_kinds)]
+    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith(test_kinds)]
     counts = Counter(str(result["status"]) for result in tests)
     node_errors = [r for r in others if r.get("status") == "error"]
     lines = [
@@ -43,7 +52,8 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
         status = str(result["status"])
         if status in ("pass", "success", "skipped"):
             continue
-        name = str(result["unique_id"]).split(".")[2]
+        parts = str(result["unique_id"]).split(".")
+        name = parts[-1] if parts[0] == "unit_test" else parts[2]
         rows = result.get("failures")
         detail = f"{rows} offending rows" if rows is not None else str(result.get("message") or "")
         relation = result.get("relation_name")
@@ -55,13 +65,22 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
 
 def propose_mapping(warehouse: Warehouse) -> str:
     """CSV rows (with header) for providers seeds/trust_mapping.csv does not list yet."""
-    columns = ", ".join(PROPOSAL_COLUMNS)
+    return _proposals_csv(warehouse, "marts.trust_mapping_proposals", PROPOSAL_COLUMNS)
+
+
+def propose_successors(warehouse: Warehouse) -> str:
+    """CSV rows (with header) for seeds/trust_successors.csv: providers that vanished while
+    another's list grew by as much (marts.trust_successor_proposals)."""
+    return _proposals_csv(warehouse, "marts.trust_successor_proposals", SUCCESSOR_PROPOSAL_COLUMNS)
+
+
+def _proposals_csv(warehouse: Warehouse, view: str, columns: tuple[str, ...]) -> str:
     try:
-        rows = warehouse.execute(f"select {columns} from marts.trust_mapping_proposals order by org_code")
+        rows = warehouse.execute(f"select {', '.join(columns)} from {view} order by {columns[0]}, {columns[1]}")
     except Exception as exc:  # the view does not exist before the first dbt build
-        raise LoaderError(f"cannot read marts.trust_mapping_proposals (run dbt build first): {exc}") from exc
+        raise LoaderError(f"cannot read {view} (run dbt build first): {exc}") from exc
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(PROPOSAL_COLUMNS)
+    writer.writerow(columns)
     writer.writerows(["" if value is None else value for value in row] for row in rows)
     return out.getvalue()
