@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 class Column:
     label: str
     key: str
-    kind: str = "text"  # text, count, pct, decimal, number, month
+    kind: str = "text"  # text, count, pct, number (counts and percentages), month
 
     @property
     def numeric(self) -> bool:
-        return self.kind in ("count", "pct", "decimal", "number")
+        return self.kind in ("count", "pct", "number")
 
 
 @dataclass
@@ -31,14 +31,11 @@ class Table:
     caption: str
     columns: list[Column]
     rows: list[Row]
-    row_attributes: list[dict[str, str]] = field(default_factory=list)
 
-    def cells(self) -> list[tuple[dict[str, str], list[tuple[str, str, bool]]]]:
-        """Per row: its attributes and (text, raw value, numeric) per column."""
-        attributes = self.row_attributes or [{} for _ in self.rows]
+    def cells(self) -> list[list[tuple[str, str, bool]]]:
+        """Per row, per column: the text shown, the raw value (copied), whether it is a number."""
         return [
-            (attrs, [(_text(row.get(c.key), c.kind), raw(row.get(c.key)), c.numeric) for c in self.columns])
-            for attrs, row in zip(attributes, self.rows, strict=True)
+            [(_text(row.get(c.key), c.kind), raw(row.get(c.key)), c.numeric) for c in self.columns] for row in self.rows
         ]
 
 
@@ -49,8 +46,6 @@ def _text(value: Any, kind: str) -> str:
         return count(value)
     if kind == "pct":
         return pct(value)
-    if kind == "decimal":
-        return f"{value:.3f}"
     if kind == "month":
         return month(value)
     if kind == "number":  # counts and percentages in one column (the headline table)
