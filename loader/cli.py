@@ -258,7 +258,9 @@ def _propose_mapping(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from loader.release_report import write_report
 
-    path = write_report(load_connection(args.target, args.profiles_dir), args.period, args.out_dir)
+    connection = load_connection(args.target, args.profiles_dir)
+    with warehouse_lock(connection):  # not while a release is half-way through its build
+        path = write_report(connection, args.period, args.out_dir)
     print(f"report: {path}")
     return 0
 
