@@ -39,21 +39,23 @@ def _headline_cards(data: ReportData) -> list[dict[str, Any]]:
     for measure, (label, kind) in HEADLINES.items():
         row = by_measure[measure]
         value = row["measure_value"]
-        changes = []
+        changes: list[str] = []
         for when, previous, change, relative in (
             ("previous_period", "previous_month_value", "change_on_previous_month", "pct_change_on_previous_month"),
             ("year_ago_period", "year_ago_value", "change_on_year_ago", "pct_change_on_year_ago"),
         ):
+            if value is None:  # nothing to compare
+                break
             if row[when] not in data.months:
                 changes.append(f"{month(row[when])}: not landed")
-            elif value is None or row[previous] is None:
+            elif row[previous] is None:
                 changes.append(f"{month(row[when])}: not published")
             elif kind == "pct":
                 changes.append(f"{signed(row[change], 1, ' points')} on {month(row[when])}")
             else:
                 changes.append(f"{signed(row[change])} ({signed(row[relative], 1, '%')}) on {month(row[when])}")
-        if value is None:
-            text = "not published"
+        if value is None:  # over 104 weeks before December 2024; trusts before trust_metrics has the month
+            text = "not in trust_metrics yet" if "trust" in measure else "not published"
         elif measure == "pct_trusts_with_community_data":
             text = f"{pct(value)} of {count(by_measure['trust_metrics_trusts']['measure_value'])}"
         else:
@@ -487,7 +489,9 @@ def build_context(data: ReportData, run: RunSummary | None, generated_at: dt.dat
     """Everything the page template shows, from the month's rows."""
     period = data.period
     charts = Charts(period)
-    default_trust = data.trust_summary[0]["trust_code"]  # the most 52+ week waits
+    # the drill-down starts on the trust with the most 52+ week waits; no trust section at all
+    # for a month trust_metrics does not have yet (a workbook landed before the extract has it)
+    default_trust = data.trust_summary[0]["trust_code"] if data.trust_summary else None
     return {
         "title": f"Community health services waiting lists: {month(period)}",
         "period": f"{period:%Y-%m}",
@@ -503,8 +507,8 @@ def build_context(data: ReportData, run: RunSummary | None, generated_at: dt.dat
         "long_waits": _long_waits(data, charts),
         "largest_services": _largest_services(data, charts),
         "heatmap": _heatmap(data, charts),
-        "trusts": _trusts(data, charts, default_trust),
-        "msk": _msk_vs_rtt(data, charts, default_trust),
+        "trusts": _trusts(data, charts, default_trust) if default_trust else None,
+        "msk": _msk_vs_rtt(data, charts, default_trust) if default_trust else None,
         "capacity": _capacity(data, charts),
         "dq": _data_quality(data, run),
         "charts": charts,

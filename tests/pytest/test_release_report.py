@@ -154,6 +154,18 @@ def test_capacity_and_anomaly_sections_appear_when_their_models_exist(copy_of_bu
 # ---- the page in a real browser ------------------------------------------------------------
 
 
+@pytest.mark.e2e
+def test_month_not_yet_in_trust_metrics(copy_of_built_duckdb: Target) -> None:
+    """A workbook can land before the trust_metrics extract has its month: the England
+    sections are there, the trust sections say why they are not."""
+    copy_of_built_duckdb.execute(f"delete from marts.trust_metrics where period = date '{JULY}'")
+    page = write_report(copy_of_built_duckdb).read_text(encoding="utf-8")
+    assert int(card_value(page, "patients_waiting")) == 1_195_895
+    assert card_value(page, "trusts_with_community_data") == ""
+    assert page.count("the trust_metrics extract does not cover this month yet") == 2
+    assert 'id="trust-select"' not in page
+
+
 # Vega-Lite warns that "fit-x" sizing leaves a bar chart's height to its rows ({"step": ...}):
 # the sizes we asked for. Any other warning or error fails the test.
 KNOWN_WARNINGS = (r'^WARN Dropping "fit-y" because spec has discrete height\.$',)
