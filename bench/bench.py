@@ -14,6 +14,8 @@ Measures, each as the median of N runs (default 3) after one warm-up run, with m
      new file feeds, report); over 6 and over 12 months, runs taking turns, and as a
      ratio of the backfill
   6. peak RSS of the loader and of dbt (max over the runs)
+  7. the release report of the 12th month (`python -m loader report`, one HTML page) from
+     the warehouse dbt just built
 Results print as a table and are written as JSON (default bench/results.json).
 """
 
@@ -162,6 +164,10 @@ class Target:
     def build(self) -> tuple[float, float]:
         return run_timed([str(BIN_DIR / "dbt"), "build", "-q"], self.env)
 
+    def report(self) -> tuple[float, float]:
+        out_dir = str(self.workdir / "reports")
+        return run_timed([sys.executable, "-m", "loader", "-q", "report", "--out-dir", out_dir], self.env)
+
     def release(self, data_dir: Path, extract: Path) -> tuple[float, float]:
         options = ["--no-fetch", "--data-dir", str(data_dir), "--extract", str(extract)]
         return run_timed([sys.executable, "-m", "loader", "-q", "release", *options], self.env)
@@ -203,6 +209,7 @@ def bench_target(target: Target, workbooks: list[Path], extract: Path, times: in
     target.land(everything)
     target.snapshot("landed")
     measures.append(repeat(f"{target.name}: dbt build", times, lambda: target.restore("landed"), target.build))
+    measures.append(repeat(f"{target.name}: report, 12 months", times, lambda: None, target.report))
 
     def backfill() -> tuple[float, float]:
         land_s, land_rss = target.land(everything)

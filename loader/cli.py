@@ -100,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_target(publish)
 
+    report = commands.add_parser(
+        "report",
+        help="write the release report, one self-contained HTML page (reports/community-waits-YYYY-MM.html)",
+    )
+    report.add_argument(
+        "--period", default=None, metavar="YYYY-MM", help="month to report (default: the latest landed)"
+    )
+    report.add_argument("--out-dir", type=Path, default=None, help="default: env CHS_REPORT_DIR, else reports/")
+    _add_target(report)
+
     propose = commands.add_parser(
         "propose-mapping",
         help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet, "
@@ -251,6 +261,16 @@ def _propose_mapping(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from loader.release_report import write_report
+
+    connection = load_connection(args.target, args.profiles_dir)
+    with warehouse_lock(connection):  # not while a release is half-way through its build
+        path = write_report(connection, args.period, args.out_dir)
+    print(f"report: {path}")
+    return 0
+
+
 def _fetch(args: argparse.Namespace) -> int:
     if args.dest is None:
         raise LoaderError("fetch: give --dest or set CHS_DATA_DIR")
@@ -318,6 +338,7 @@ COMMANDS = {
     "propose-mapping": _propose_mapping,
     "review": _review,
     "review-server": _review_server,
+    "report": _report,
 }
 
 

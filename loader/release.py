@@ -272,6 +272,12 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
         for line in proposals:
             out(f"    {line}")
     built = build.succeeded and not failed_tests
+    if built:  # a failed build writes no report: an old one is never taken for this release's
+        from loader.release_report import write_report
+
+        out(f"report: {write_report(connection)}")
+    else:
+        out("report: not written (the build failed)")
     if options.publish and not built:
         out("publish: skipped, the build failed; the live table is unchanged")
     published = _publish(connection, options, out, dbt, build_checked=True) if built else True
