@@ -197,8 +197,8 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
         ),
         anomalies=optional(
             ANOMALIES_RELATION,
-            "org_code, org_name, anomaly, services_flagged, total_waiting",
-            "org_code, anomaly",
+            "org_level, org_code, org_name, anomaly, total_waiting, previous_total_waiting, likely_cause",
+            "org_level desc, org_code, anomaly",
         ),
         target=target,
     )

@@ -472,13 +472,15 @@ def _data_quality(data: ReportData, run: RunSummary | None) -> dict[str, Any]:
         "anomalies": None
         if data.anomalies is None
         else Table(
-            f"Provider months flagged as suspicious, {month(data.period)}",
+            f"Organisation months flagged as suspicious, {month(data.period)} (the figures are as published)",
             [
+                Column("Level", "org_level"),
                 Column("Code", "org_code"),
-                Column("Provider", "org_name"),
+                Column("Organisation", "org_name"),
                 Column("Flag", "anomaly"),
-                Column("Services flagged", "services_flagged", "count"),
                 Column("Patients waiting", "total_waiting", "count"),
+                Column("The month before", "previous_total_waiting", "count"),
+                Column("Likely cause", "likely_cause"),
             ],
             data.anomalies,
         ),

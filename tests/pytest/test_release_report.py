@@ -126,12 +126,11 @@ def test_period_option(built_duckdb: Target) -> None:
 
 
 @pytest.mark.e2e
-def test_capacity_and_anomaly_sections_appear_when_their_models_exist(copy_of_built_duckdb: Target) -> None:
-    """Stand-ins for the views rpt_release_capacity / rpt_release_anomalies (disabled until the
-    capacity mart and the anomaly flags are in the project): the report shows them."""
+def test_capacity_section_appears_when_its_model_exists(copy_of_built_duckdb: Target) -> None:
+    """A stand-in for the view rpt_release_capacity (disabled until the capacity mart is in
+    the project): the report shows it."""
     copy_of_built_duckdb.execute(
         f"""drop view if exists marts.rpt_release_capacity;
-        drop view if exists marts.rpt_release_anomalies;
         create table marts.rpt_release_capacity as
         select * from (values
             (date '{JULY}', 'National', null, 'ENGLAND', 'adult', 'msk_service', 'Musculoskeletal service',
@@ -139,16 +138,27 @@ def test_capacity_and_anomaly_sections_appear_when_their_models_exist(copy_of_bu
             (date '{JULY}', 'Provider', 'RYW', 'BIRMINGHAM COMMUNITY HEALTHCARE', 'cyp', 'community_paediatrics',
              'Community paediatric service', 18714, 10000, 310.0, 1)
         ) as capacity (period, org_type, org_code, org_name, service_category, service_key, service_name,
-                       total_waiting, wait_52_plus_weeks, extra_weekly_capacity_18_weeks, capacity_rank);
-        create table marts.rpt_release_anomalies as
-        select date '{JULY}' as period, 'RNA' as org_code, 'THE DUDLEY GROUP' as org_name,
-               'all zeros (submission glitch)' as anomaly, 11 as services_flagged, 0 as total_waiting"""
+                       total_waiting, wait_52_plus_weeks, extra_weekly_capacity_18_weeks, capacity_rank)"""
     )
     page = write_report(copy_of_built_duckdb).read_text(encoding="utf-8")
-    assert "not available in this build" not in page
+    assert "Capacity estimates are not available in this build" not in page
     assert "England's Musculoskeletal service (adult) needs the most: 2,500 more patients a week" in page
     assert 'id="chart-capacity"' in page and "BIRMINGHAM COMMUNITY HEALTHCARE" in page
-    assert "all zeros (submission glitch)" in page
+
+
+@pytest.mark.e2e
+def test_anomaly_panel_lists_the_months_flagged(built_duckdb: Target) -> None:
+    """May 2025: Dudley (RNA) published zeros for every service, a provider and a trust
+    flagged (issue 18's flags, int_organisation_months_flagged)."""
+    page = write_report(built_duckdb, "--period", "2025-05").read_text(encoding="utf-8")
+    assert "Anomaly flags are not available in this build" not in page
+    panel = page.split("Organisation months flagged as suspicious, May 2025", 1)[1].split("</table>", 1)[0]
+    rows = [row for row in panel.split("<tr>") if 'data-value="RNA"' in row and "all zeros (submission glitch)" in row]
+    assert all(">0<" in row and ">4,548<" in row for row in rows), rows  # 0 waiting, after 4,548 in April
+    assert {level for row in rows for level in ("provider", "trust") if f'data-value="{level}"' in row} == {
+        "provider",
+        "trust",
+    }
 
 
 # ---- the page in a real browser ------------------------------------------------------------

@@ -1,43 +1,62 @@
 {#-
-    Suspicious provider months flagged in fct_community_waits: a provider's row equal to
-    its previous month (rolled forward) or all zeros after a month with a list (a
-    submission glitch), one row per month, provider and flag. Release report, section 8.
-
-    Disabled until the anomaly flags of issue 18 (fct_community_waits.is_rolled_forward,
-    .is_zero_glitch) are in the project. To enable: delete `enabled=false` below and match
-    the flag columns to the fct's. The report lists these rows whenever this view exists
-    and says "not available in this build" otherwise.
+    Section 8 of the release report: the organisation-months flagged as suspicious
+    (int_organisation_months_flagged: rolled forward from the month before, all zeros
+    after a month with a list, or a large month-on-month change), providers and trusts,
+    one row per month, level, organisation and flag, with the figures and the likely
+    cause when the successor table or a zeros month explains it. The data is as
+    published; these are warnings for the reader.
 -#}
-{{ config(materialized='view', enabled=false) }}
+{{ config(materialized='view') }}
 
 with
 
-community_waits as (
+organisation_months as (
 
-    select * from {{ ref('fct_community_waits') }}
-    where org_type = 'Provider'
+    select * from {{ ref('int_organisation_months_flagged') }}
+    where is_flagged
 
 ),
 
-flagged as (
+flags as (
 
     select
         period,
+        org_level,
         org_code,
         org_name,
         'rolled forward' as anomaly,
-        total_waiting
-    from community_waits
+        services_reported,
+        total_waiting,
+        previous_total_waiting,
+        likely_cause
+    from organisation_months
     where is_rolled_forward
     union all
     select
         period,
+        org_level,
         org_code,
         org_name,
         'all zeros (submission glitch)' as anomaly,
-        total_waiting
-    from community_waits
+        services_reported,
+        total_waiting,
+        previous_total_waiting,
+        likely_cause
+    from organisation_months
     where is_zero_glitch
+    union all
+    select
+        period,
+        org_level,
+        org_code,
+        org_name,
+        'large change on the month before' as anomaly,
+        services_reported,
+        total_waiting,
+        previous_total_waiting,
+        likely_cause
+    from organisation_months
+    where is_large_change
 
 ),
 
@@ -45,13 +64,15 @@ final as (
 
     select
         period,
+        org_level,
         org_code,
-        max(org_name) as org_name,
+        org_name,
         anomaly,
-        count(*) as services_flagged,
-        cast(sum(total_waiting) as bigint) as total_waiting
-    from flagged
-    group by period, org_code, anomaly
+        services_reported as services_flagged,
+        total_waiting,
+        previous_total_waiting,
+        likely_cause
+    from flags
 
 )
 
