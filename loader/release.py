@@ -73,6 +73,11 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
+# dbt's unit tests check formulas on fixed inputs: they change only with the project, and
+# a full build runs them all, so a release with the project unchanged leaves them out.
+UNCHANGED_FORMULAS = ("--exclude-resource-type", "unit_test")
+
+
 def reads_live_table() -> bool:
     """The dbt project reads the trust list from the live table (macros/live_trust_metrics.sql)."""
     return os.environ.get("CHS_TRUST_METRICS_SOURCE", "extract").strip() == "live"
@@ -92,6 +97,8 @@ def dbt_build_args(new_results: list[FileResult], full: bool, live: bool = False
 
     With the trust list read from the live table (``live``), what it feeds is built every
     time: other pipelines change that table (a new month's rows) without a file landing.
+    Unit tests (formulas on fixed inputs) change only with the project: a full build runs
+    them, a release with the project unchanged does not.
 
     A full build checks every release (the tests may have changed with the project).
     """
@@ -102,7 +109,15 @@ def dbt_build_args(new_results: list[FileResult], full: bool, live: bool = False
     landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed, "trust_metrics_live": live}
     sources = [name for name, has_new_files in landed.items() if has_new_files]
     views = [] if extract_landed else ["--exclude", "config.materialized:view"]
-    return ["build", "--select", *(f"source:{name}+" for name in sources), *views, "--indirect-selection", "empty"]
+    return [
+        "build",
+        "--select",
+        *(f"source:{name}+" for name in sources),
+        *views,
+        *UNCHANGED_FORMULAS,
+        "--indirect-selection",
+        "empty",
+    ]
 
 
 def provider_totals(cells: list[tuple[Any, ...]]) -> dict[str, int]:
