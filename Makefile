@@ -18,7 +18,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export CHS_TARGET
 
-.PHONY: help setup build land dbt-build release publish test lint format dq-summary propose-mapping bench clean review review-server bench-review
+.PHONY: help setup build land dbt-build release publish test lint format dq-summary propose-mapping bench clean review review-server bench-review report docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,13 @@ dq-summary: setup  ## data-quality summary of the last dbt build
 
 propose-mapping: setup  ## CSV rows for providers seeds/trust_mapping.csv lacks
 	$(BIN)/python -m loader propose-mapping
+
+report: setup  ## release report, one HTML file: reports/community-waits-YYYY-MM.html (PERIOD=YYYY-MM; default latest)
+	$(BIN)/python -m loader report $(if $(PERIOD),--period $(PERIOD))
+
+docs: setup  ## analysts' catalogue: dbt docs as one page that opens from disk (target/static_index.html)
+	$(BIN)/dbt docs generate --static
+	@echo "catalogue: $(CURDIR)/target/static_index.html"
 
 BENCH_VENV := .venv-bench
 

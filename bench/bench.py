@@ -16,6 +16,8 @@ Measures, each as the median of N runs (default 3) after one warm-up run, with m
   6. peak RSS of the loader and of dbt (max over the runs): of the largest process, and of
      the whole process tree (the loader's parse workers included) sampled every 50 ms;
      on PostgreSQL also the server processes serving the benchmark's database
+  7. the release report of the 12th month (`python -m loader report`, one HTML page) from
+     the warehouse dbt just built
 With --decade DIR (the ten-year history of ../shared/tools/make_decade.py; optional, it
 takes a while): the backfill (land + dbt build) of the last 12, 60 and 120 months of DIR,
 one run each, and the monthly increment (the 12th / 120th month through `loader release`),
@@ -245,6 +247,12 @@ class Target:
     def build(self) -> Run:
         return run_timed([str(BIN_DIR / "dbt"), "build", "-q"], self.env, self.database)
 
+    def report(self) -> Run:
+        out_dir = str(self.workdir / "reports")
+        return run_timed(
+            [sys.executable, "-m", "loader", "-q", "report", "--out-dir", out_dir], self.env, self.database
+        )
+
     def release(self, data_dir: Path, extract: Path) -> Run:
         options = ["--no-fetch", "--data-dir", str(data_dir), "--extract", str(extract)]
         return run_timed([sys.executable, "-m", "loader", "-q", "release", *options], self.env, self.database)
@@ -296,6 +304,7 @@ def bench_target(target: Target, workbooks: list[Path], extract: Path, times: in
     target.land(everything)
     target.snapshot("landed")
     measures.append(repeat(f"{target.name}: dbt build", times, lambda: target.restore("landed"), target.build))
+    measures.append(repeat(f"{target.name}: report, 12 months", times, lambda: None, target.report))
 
     def backfill() -> Run:
         return added(target.land(everything), target.build())

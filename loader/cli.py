@@ -22,7 +22,7 @@ from loader.lock import warehouse_lock
 from loader.profiles import load_connection
 from loader.publish import PublishOptions, run_publish
 from loader.release import ReleaseOptions, run_release
-from loader.report import dq_summary, propose_mapping
+from loader.report import dq_summary, propose_mapping, propose_successors
 from loader.review import ReviewOptions, run_review, serve
 from loader.warehouse import open_warehouse
 
@@ -100,9 +100,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_target(publish)
 
+    report = commands.add_parser(
+        "report",
+        help="write the release report, one self-contained HTML page (reports/community-waits-YYYY-MM.html)",
+    )
+    report.add_argument(
+        "--period", default=None, metavar="YYYY-MM", help="month to report (default: the latest landed)"
+    )
+    report.add_argument("--out-dir", type=Path, default=None, help="default: env CHS_REPORT_DIR, else reports/")
+    _add_target(report)
+
     propose = commands.add_parser(
         "propose-mapping",
-        help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet",
+        help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet, "
+        "then any for seeds/trust_successors.csv",
     )
     _add_target(propose)
 
@@ -237,11 +248,26 @@ def _propose_mapping(args: argparse.Namespace) -> int:
     warehouse = open_warehouse(load_connection(args.target, args.profiles_dir))
     try:
         text = propose_mapping(warehouse)
+        successors = propose_successors(warehouse)
     finally:
         warehouse.close()
     print(text, end="")
     proposals = text.count("\n") - 1
     logger.info("%d provider(s) to review; add the reviewed rows to seeds/trust_mapping.csv", proposals)
+    successor_proposals = successors.count("\n") - 1
+    if successor_proposals:  # a second CSV, for the other seed
+        print(f"\n{successors}", end="")
+        logger.info("%d successor(s) to review; add reviewed rows to seeds/trust_successors.csv", successor_proposals)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from loader.release_report import write_report
+
+    connection = load_connection(args.target, args.profiles_dir)
+    with warehouse_lock(connection):  # not while a release is half-way through its build
+        path = write_report(connection, args.period, args.out_dir)
+    print(f"report: {path}")
     return 0
 
 
@@ -312,6 +338,7 @@ COMMANDS = {
     "propose-mapping": _propose_mapping,
     "review": _review,
     "review-server": _review_server,
+    "report": _report,
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loader.anomalies import anomaly_summary
 from loader.dbt_run import InProcessDbt
 from loader.errors import LoaderError
 from loader.fetch import fetch
@@ -72,6 +73,11 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
+# dbt's unit tests check formulas on fixed inputs: they change only with the project, and
+# a full build runs them all, so a release with the project unchanged leaves them out.
+UNCHANGED_FORMULAS = ("--exclude-resource-type", "unit_test")
+
+
 def reads_live_table() -> bool:
     """The dbt project reads the trust list from the live table (macros/live_trust_metrics.sql)."""
     return os.environ.get("CHS_TRUST_METRICS_SOURCE", "extract").strip() == "live"
@@ -91,6 +97,8 @@ def dbt_build_args(new_results: list[FileResult], full: bool, live: bool = False
 
     With the trust list read from the live table (``live``), what it feeds is built every
     time: other pipelines change that table (a new month's rows) without a file landing.
+    Unit tests (formulas on fixed inputs) change only with the project: a full build runs
+    them, a release with the project unchanged does not.
 
     A full build checks every release (the tests may have changed with the project).
     """
@@ -101,7 +109,15 @@ def dbt_build_args(new_results: list[FileResult], full: bool, live: bool = False
     landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed, "trust_metrics_live": live}
     sources = [name for name, has_new_files in landed.items() if has_new_files]
     views = [] if extract_landed else ["--exclude", "config.materialized:view"]
-    return ["build", "--select", *(f"source:{name}+" for name in sources), *views, "--indirect-selection", "empty"]
+    return [
+        "build",
+        "--select",
+        *(f"source:{name}+" for name in sources),
+        *views,
+        *UNCHANGED_FORMULAS,
+        "--indirect-selection",
+        "empty",
+    ]
 
 
 def provider_totals(cells: list[tuple[Any, ...]]) -> dict[str, int]:
@@ -261,6 +277,7 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
     try:
         if full and build.succeeded:
             warehouse.log_full_build(fingerprint)
+        out(anomaly_summary(warehouse))
         changes = provider_changes(warehouse, landed_months)
         proposals = propose_mapping(warehouse).splitlines()[1:]
     finally:
@@ -273,6 +290,12 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
         for line in proposals:
             out(f"    {line}")
     built = build.succeeded and not failed_tests
+    if built:  # a failed build writes no report: an old one is never taken for this release's
+        from loader.release_report import write_report
+
+        out(f"report: {write_report(connection)}")
+    else:
+        out("report: not written (the build failed)")
     if options.publish and not built:
         out("publish: skipped, the build failed; the live table is unchanged")
     published = _publish(connection, options, out, dbt, build_checked=True) if built else True

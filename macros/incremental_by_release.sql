@@ -31,15 +31,16 @@
 -#}
 
 {#- The model config of the pattern. `statistics_columns`: the columns the next queries
-    filter and join on (refresh_statistics); hooks are strings, rendered at run time. -#}
-{% macro incremental_by_release_config(statistics_columns, pre_hook=none) -%}
+    filter and join on (refresh_statistics); hooks are strings, rendered at run time.
+    `batched=false` for a model that scopes its releases itself instead of through
+    releases_to_process() (int_organisation_months_flagged): it runs in one statement. -#}
+{% macro incremental_by_release_config(statistics_columns, pre_hook=none, batched=true) -%}
     {%- set model_config = {'pre_hook': ['{{ without_jit() }}', '{{ release_rows_outdated_deleted() }}']} -%}
     {%- do model_config.update({'materialized': 'incremental', 'incremental_strategy': 'append'}) -%}
     {%- do model_config.update({'on_schema_change': 'fail', 'indexes': release_indexes()}) -%}
-    {%- do model_config.update({'post_hook': [
-        '{{ release_batches_inserted() }}',
-        '{{ refresh_statistics(this, ' ~ statistics_columns ~ ') }}',
-    ]}) -%}
+    {%- set post_hook = ['{{ release_batches_inserted() }}'] if batched else [] -%}
+    {%- do post_hook.append('{{ refresh_statistics(this, ' ~ statistics_columns ~ ') }}') -%}
+    {%- do model_config.update({'post_hook': post_hook}) -%}
     {%- if pre_hook is not none -%}
         {%- do model_config.pre_hook.append(pre_hook) -%}
     {%- endif -%}

@@ -16,6 +16,10 @@
     (consumer int_community_waits_pivoted) or `__releases_without_community_health_data__`
     (consumer int_community_health_data_built), or by calling
     new_releases_condition(consumer) (singular tests).
+
+    The anomaly tests of int_organisation_months_flagged use `__rows_flagged_by_this_build__`:
+    they only warn, and that model flags the new months itself (and the month after each,
+    whose comparison changed), so they read the rows this dbt invocation wrote.
 -#}
 {#- The consumer's table when tests are scoped by it; none when everything is checked
     (the consumer is not built yet, --full-refresh, or the var). -#}
@@ -59,6 +63,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Rows of int_organisation_months_flagged written by this dbt invocation; all of them
+    when everything is checked. -#}
+{% macro rows_flagged_by_this_build() -%}
+    {%- if not execute or flags.FULL_REFRESH or var('validate_all_releases') -%}
+        1 = 1
+    {%- else -%}
+        flagged_by_invocation = '{{ invocation_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
 {#- dbt's own get_where_subquery, with the scope placeholders filled in. -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
@@ -69,6 +83,9 @@
     {%- if '__releases_without_community_health_data__' in where -%}
         {%- set scope = new_releases_condition('int_community_health_data_built') -%}
         {%- set where = where | replace('__releases_without_community_health_data__', scope) -%}
+    {%- endif -%}
+    {%- if '__rows_flagged_by_this_build__' in where -%}
+        {%- set where = where | replace('__rows_flagged_by_this_build__', rows_flagged_by_this_build()) -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}

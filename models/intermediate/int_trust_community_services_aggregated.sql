@@ -1,7 +1,8 @@
 {#-
     Provider rows of the waiting lists mapped to trust_metrics trusts through the
-    reviewed trust_mapping seed, one row per trust x month x service. Where more than one
-    provider code maps to a trust in a month (a merger), their figures are added.
+    reviewed trust_mapping seed with successors applied (int_trust_mapping_resolved), one
+    row per trust x month x service. Where more than one provider code maps to a trust in a
+    month (a predecessor before a merger and its successor), their figures are added.
 -#}
 with
 
@@ -14,7 +15,7 @@ community_waits as (
 
 trust_mapping as (
 
-    select * from {{ ref('trust_mapping') }}
+    select * from {{ ref('int_trust_mapping_resolved') }}
     where trust_code is not null
 
 ),

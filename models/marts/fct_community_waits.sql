@@ -1,7 +1,9 @@
 {#-
     Community waiting lists, one row per month x organisation x service: every row of
     every published Table 4 (National, Region, ICB, Provider) and every service column,
-    blanks kept as null. Provider rows carry the trust_metrics trust they map to.
+    blanks kept as null. Provider rows carry the trust_metrics trust their figures count
+    towards (successors applied) and their provider-month's anomaly flags
+    (int_organisation_months_flagged), so analyses can leave those months out.
 
     A view, unlike the other marts: it is the incremental int_community_waits_pivoted
     table with each Provider row's trust attached, so a table would copy 9k rows per
@@ -20,7 +22,14 @@ community_waits as (
 
 trust_mapping as (
 
-    select * from {{ ref('trust_mapping') }}
+    select * from {{ ref('int_trust_mapping_resolved') }}
+
+),
+
+provider_months_flagged as (
+
+    select * from {{ ref('int_organisation_months_flagged') }}
+    where org_level = 'provider'
 
 ),
 
@@ -45,7 +54,11 @@ final as (
         community_waits.wait_52_plus_weeks,
         community_waits.wait_52_104_weeks,
         community_waits.wait_104_plus_weeks,
-        community_waits.file_sha256 as source_file_sha256
+        community_waits.file_sha256 as source_file_sha256,
+        provider_months_flagged.is_rolled_forward,
+        provider_months_flagged.is_zero_glitch,
+        provider_months_flagged.is_large_change,
+        provider_months_flagged.likely_cause
     from community_waits
     -- Provider rows only: the others' key is null. (With org_type = 'Provider' as a second
     -- join condition DuckDB joined by nested loop, 8x slower than this hash join.)
@@ -53,6 +66,11 @@ final as (
         on
             case when community_waits.org_type = 'Provider' then community_waits.org_code end
             = trust_mapping.org_code
+    left join provider_months_flagged
+        on
+            case when community_waits.org_type = 'Provider' then community_waits.org_code end
+            = provider_months_flagged.org_code
+            and community_waits.period = provider_months_flagged.period
 
 )
 

@@ -115,6 +115,7 @@ def base_env(workdir: Path) -> dict[str, str]:
     env["DBT_TARGET_PATH"] = str(workdir / "target")
     env["DBT_LOG_PATH"] = str(workdir / "logs")
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    env["CHS_REPORT_DIR"] = str(workdir / "reports")  # release and report write here, not into the project
     return env
 
 

@@ -13,8 +13,8 @@ CHANGES = {
         "then wait_52_104_weeks",
     ),
     "models/marts/fct_community_waits.sql": (
-        "            = trust_mapping.org_code\n",
-        "            = trust_mapping.org_code\n    where community_waits.total_waiting is not null\n",
+        "select * from final\n",
+        "select * from final\nwhere total_waiting is not null\n",
     ),
 }
 

@@ -225,3 +225,97 @@ def test_every_cell_of_every_sheet_landed(built: Target) -> None:
         "from raw_chs.workbook_cells"
     ) == [(cells, sheets)]
     assert built.query("select count(*) from raw_trust_metrics.trust_metrics_extract") == [(1816,)]
+
+
+def community_total(target: Target, trust_code: str, period: str) -> int:
+    data = community_json(target, trust_code, period)
+    assert data is not None
+    return int(data["metadata"]["total_waiting_all_services"])
+
+
+def test_successors_count_towards_their_trust_in_every_month(built: Target) -> None:
+    """seeds/trust_successors.csv: a predecessor's figures count towards its successor's
+    trust, before the change too, so the trust's series runs unbroken across it."""
+    assert community_total(built, "RW1", "2024-08-01") == 15371 + 17180  # Southern Health + Solent (R1C)
+    assert community_total(built, "RW1", "2024-08-01") == 32551
+    assert community_total(built, "RAL", "2024-08-01") == 7368  # Royal Free + North Middlesex (RAP)
+    assert community_total(built, "RAX", "2024-08-01") == 3492  # Hounslow and Richmond (RY9), as before
+    assert community_total(built, "RXC", "2024-08-01") == 13056 + 4691  # + Sussex MSK Partnership East (AJX)
+    # the month of the change: the successor alone, close to the month before's sum
+    assert (community_total(built, "RW1", "2024-09-01"), community_total(built, "RW1", "2024-10-01")) == (
+        32567,
+        29584,
+    )
+    assert built.query(
+        "select distinct org_code, trust_code from marts.fct_community_waits "
+        "where org_code in ('R1C', 'RAP', 'RY9', 'AJX', 'NWX') order by org_code"
+    ) == [("AJX", "RXC"), ("NWX", "RDR"), ("R1C", "RW1"), ("RAP", "RAL"), ("RY9", "RAX")]
+
+
+def flagged(target: Target, flag: str, org_level: str) -> set[tuple[str, str]]:
+    rows = target.query(
+        f"select org_code, cast(period as varchar) from intermediate.int_organisation_months_flagged "
+        f"where {flag} and org_level = '{org_level}'"
+    )
+    return {(str(code), str(period)[:7]) for code, period in rows}
+
+
+def test_anomaly_flags_on_the_real_releases(built: Target) -> None:
+    # RNA (Dudley) May 2025: 11 services at 0 between 4,548 and 5,089; RY7 October 2024 too
+    assert flagged(built, "is_zero_glitch", "provider") == {("RNA", "2025-05"), ("RY7", "2024-10")}
+    assert flagged(built, "is_zero_glitch", "trust") == {("RNA", "2025-05")}  # RY7 maps to no trust
+    rolled_forward = flagged(built, "is_rolled_forward", "provider")
+    assert {("RXC", f"2025-0{m}") for m in range(1, 6)} <= rolled_forward  # 17,099 from December to May
+    assert {("RW1", f"2025-0{m}") for m in range(1, 4)} <= rolled_forward  # 26,769 from December to March
+    assert {("RY8", "2025-03"), ("RY8", "2025-04"), ("R1C", "2024-09")} <= rolled_forward
+    assert len(rolled_forward) == 23  # provider-months with a list over 100
+    # changes of a trust's total beyond x2 or x0.5 (lists over 500): none a successor explains
+    assert flagged(built, "is_large_change", "trust") == {
+        ("R1D", "2024-10"),
+        ("RYR", "2024-10"),
+        ("R1K", "2024-11"),
+        ("RXR", "2025-01"),
+        ("RDU", "2025-02"),
+        ("R1K", "2025-03"),
+        ("RX1", "2025-04"),
+        ("RTF", "2025-05"),
+        ("RNA", "2025-05"),
+        ("RNA", "2025-06"),  # back from the zero month
+        ("RTE", "2025-06"),
+    }
+    causes = built.query(
+        "select org_level, org_code, cast(period as varchar), is_large_change, likely_cause "
+        "from intermediate.int_organisation_months_flagged "
+        "where likely_cause is not null and org_code in ('RAL', 'RNA') order by 1, 2, 3"
+    )
+    assert [(level, code, str(period)[:7], change, cause) for level, code, period, change, cause in causes] == [
+        ("provider", "RAL", "2025-01", True, "merger: RAP to RAL from 2025-01-01"),  # x5.85 as published
+        ("provider", "RNA", "2025-06", True, "month before published as zeros"),
+        ("trust", "RAL", "2025-01", False, "merger: RAP to RAL from 2025-01-01"),  # 7,522 -> 7,979
+        ("trust", "RNA", "2025-06", True, "month before published as zeros"),
+    ]
+    # the fct carries the provider-month's flags on each of its rows, Provider rows only
+    assert built.query(
+        "select org_type, count(*), count(is_zero_glitch), sum(case when is_zero_glitch then 1 else 0 end) "
+        "from marts.fct_community_waits where period = date '2025-05-01' and org_code in ('RNA', 'Y56') "
+        "group by org_type order by org_type"
+    ) == [("Provider", 47, 47, 47), ("Region", 47, 0, 0)]
+
+
+def test_anomaly_tests_list_the_flagged_months(built: Target) -> None:
+    """The warn tests store one row per flagged organisation-month, naming it, its figures
+    and the likely cause; with the var they read every month."""
+    tests = "organisation_months__zero_glitch organisation_months__rolled_forward organisation_months__large_change"
+    result = built.run("dbt", "test", "--select", *tests.split(), "--vars", "{validate_all_releases: true}")
+    assert "WARN 3 organisation_months__zero_glitch" in result.stdout
+    assert "WARN 39 organisation_months__rolled_forward" in result.stdout  # 23 providers, 16 trusts
+    assert "WARN 27 organisation_months__large_change" in result.stdout  # 16 providers, 11 trusts
+    rows = built.query(
+        "select org_level, org_code, org_name, cast(period as varchar), previous_total_waiting, total_waiting "
+        "from dbt_test_audit.organisation_months__zero_glitch order by 1, 2"
+    )
+    assert [(level, code, name, str(period), before, after) for level, code, name, period, before, after in rows] == [
+        ("provider", "RNA", "THE DUDLEY GROUP NHS FOUNDATION TRUST", "2025-05-01", 4548, 0),
+        ("provider", "RY7", "WIRRAL COMMUNITY HEALTH AND CARE NHS FOUNDATION TRUST", "2024-10-01", 6706, 0),
+        ("trust", "RNA", "THE DUDLEY GROUP NHS FOUNDATION TRUST", "2025-05-01", 4548, 0),
+    ]

@@ -187,6 +187,9 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     assert "months landed: Aug 2024, Sep 2024" in first.stdout and "Jul 2025" in first.stdout
     assert "revisions: 0" in first.stdout
     assert ", 0 failed, 0 errored" in first.stdout
+    assert "anomalies: 66 organisation-months flagged by this build" in first.stdout
+    report = Path(fresh_duckdb.env["CHS_REPORT_DIR"]) / "community-waits-2025-07.html"
+    assert f"\nreport: {report}\n" in first.stdout and report.is_file()
 
     second = fresh_duckdb.run(*args)
     assert "nothing new: 12 months landed" in second.stdout
@@ -203,16 +206,29 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     # RKB is really new in July 2025; NZZ is the renamed NNV
     assert "July 2025 vs June 2025: new providers NZZ, RKB; vanished NNV" in third.stdout, third.stdout
     assert "NZZ,YOUR HEALTHCARE,,not_an_nhs_trust," in third.stdout
+    # NNV's list reappears under NZZ: proposed as a successor; July flagged again, nothing in it
+    assert "NNV,NZZ,2025-07-01,service_transfer," in third.stdout
+    assert "anomalies: 0 organisation-months flagged by this build" in third.stdout
     assert ", 0 failed, 0 errored" in third.stdout
     # the project is unchanged since the first release built everything: only what the
     # new file feeds is rebuilt, and the marts are what a full rebuild makes of them
     assert "dbt build --select source:raw_chs+ --exclude config.materialized:view" in third.stdout
     # the views are not rebuilt, but the tests that read them run: the unmapped NZZ warns
     assert "WARN  assert_trust_mapping__covers_every_provider: 1 offending rows" in third.stdout
+    # the release's report lists the revision and the provider changes it brought
+    page = report.read_text(encoding="utf-8")
+    assert page.count(f'<td data-value="{july.name}">') == 2  # the replaced file and the revision
+    assert '<td data-value="NZZ">NZZ</td>' in page and '<td data-value="NNV">NNV</td>' in page
     marts = "select trust_code, period, cast(community_health_data as varchar) from marts.trust_metrics order by 1, 2"
+    flags = (
+        "select org_level, org_code, period, total_waiting, previous_total_waiting, is_flagged, likely_cause "
+        "from intermediate.int_organisation_months_flagged order by 1, 2, 3"
+    )
     after_release = fresh_duckdb.query(marts)
+    flags_after_release = fresh_duckdb.query(flags)
     fresh_duckdb.run("dbt", "build", "--full-refresh")
     assert fresh_duckdb.query(marts) == after_release
+    assert fresh_duckdb.query(flags) == flags_after_release
     # the load log keeps both July releases
     assert fresh_duckdb.query(
         "select count(*), count(*) filter (where release_status = 'superseded') from raw_chs.load_log "
@@ -227,3 +243,4 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     assert fourth.returncode == 1
     assert "\ndbt build --vars {validate_all_releases: true}\n" in fourth.stdout  # no full build on record
     assert "FAIL  assert_community_waits__national_equals_sum_of_providers" in fourth.stdout
+    assert "report: not written (the build failed)" in fourth.stdout and report.read_text(encoding="utf-8") == page

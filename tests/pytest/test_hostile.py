@@ -123,6 +123,8 @@ def box(tmp_path: Path) -> Iterator[Sandbox]:
         TMPDIR=str(tmp_path / "work"),
     )
     env.pop("CHS_ALLOWED_HOSTS", None)
+    # .ci/run exports the extract's path, which `release` would land as new (and build)
+    env.pop("CHS_TRUST_METRICS_CSV", None)
     sandbox = Sandbox(tmp_path, tmp_path / "data", env)
     before = sandbox.files_outside_data()
     yield sandbox

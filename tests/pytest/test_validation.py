@@ -158,3 +158,82 @@ def test_unmapped_provider_warns_with_a_proposal(copy_of_built_duckdb: Target) -
     assert proposal[0] == "org_code,org_name,trust_code,match_reason,note"
     assert proposal[1].startswith("RJ7,ST GEORGE'S UNIVERSITY HOSPITALS NHS FOUNDATION TRUST,RJ7,matched_by_code,")
     assert len(proposal) == 2
+
+
+def test_anomaly_tests_check_the_months_this_build_flagged(copy_of_built_duckdb: Target) -> None:
+    """The flags model re-flags a month it does not hold and the month after it (whose
+    comparison changed), reading those and the month before; its warn tests list the rows
+    this build wrote, so a monthly build reports the new month's anomalies, not all of them."""
+    target = copy_of_built_duckdb
+    flags = "intermediate.int_organisation_months_flagged"
+    anomaly_tests = ("organisation_months__zero_glitch", "organisation_months__large_change")
+    result = target.run("dbt", "test", "--select", *anomaly_tests)
+    assert "WARN=0" in result.stdout and "ERROR=0" in result.stdout  # flagged by an earlier build
+
+    before = target.query(f"select * from {flags} order by org_level, org_code, period")
+    target.execute(f"delete from {flags} where period = date '2025-05-01'")  # as if May had just landed
+    result = target.run("dbt", "build", "--select", "int_organisation_months_flagged")
+    assert "WARN 2 organisation_months__zero_glitch" in result.stdout  # RNA, provider and trust
+    # RNA May (to zeros) and June (back), RTF May (x3.0), RTE June (1,509 to 22), each as
+    # provider and trust; RXC May is rolled forward
+    assert "WARN 8 organisation_months__large_change" in result.stdout
+    assert "WARN 2 organisation_months__rolled_forward" in result.stdout
+    assert target.query(
+        "select org_level, org_code, cast(period as varchar) from dbt_test_audit.organisation_months__large_change "
+        "order by 3, 2, 1"
+    ) == [
+        ("provider", "RNA", "2025-05-01"),
+        ("trust", "RNA", "2025-05-01"),
+        ("provider", "RTF", "2025-05-01"),
+        ("trust", "RTF", "2025-05-01"),
+        ("provider", "RNA", "2025-06-01"),
+        ("trust", "RNA", "2025-06-01"),
+        ("provider", "RTE", "2025-06-01"),
+        ("trust", "RTE", "2025-06-01"),
+    ]
+    assert target.query(
+        f"select distinct cast(period as varchar) from {flags} where flagged_by_invocation = ("
+        f"  select flagged_by_invocation from {flags} where period = date '2025-05-01' limit 1) order by 1"
+    ) == [("2025-05-01",), ("2025-06-01",)]
+    # the same flags as before, every column but the invocation that wrote them
+    after = target.query(f"select * from {flags} order by org_level, org_code, period")
+    assert [row[:-1] for row in after] == [row[:-1] for row in before]
+
+
+def test_successor_proposals_find_the_five_in_the_seed(copy_of_built_duckdb: Target) -> None:
+    """Without seeds/trust_successors.csv's rows, propose-mapping proposes exactly them from
+    the data: a provider that vanishes the month another's list grows by as much."""
+    target = copy_of_built_duckdb
+    target.execute("delete from seeds.trust_successors")
+    proposals = target.query(
+        "select predecessor_code, successor_code, cast(effective_period as varchar), change_kind "
+        "from marts.trust_successor_proposals order by 1"
+    )
+    assert proposals == [
+        ("AJX", "RXC", "2024-11-01", "service_transfer"),
+        ("NWX", "RDR", "2024-12-01", "service_transfer"),
+        ("R1C", "RW1", "2024-10-01", "merger"),
+        ("RAP", "RAL", "2025-01-01", "merger"),
+        ("RY9", "RAX", "2024-12-01", "merger"),
+    ]
+    output = target.run("loader", "propose-mapping").stdout.splitlines()
+    assert output[:3] == [
+        "org_code,org_name,trust_code,match_reason,note",  # the mapping itself is complete
+        "",
+        "predecessor_code,successor_code,effective_period,change_kind,source,evidence",
+    ]
+    assert output[5].startswith("R1C,RW1,2024-10-01,merger,proposed for review")
+    assert output[5] == (
+        "R1C,RW1,2024-10-01,merger,proposed for review: confirm against the ODS successor record,"
+        '"R1C last reported 2024-09 (17180); RW1 grew by 14197 in 2024-10, 82% of the list reappearing '
+        'in the same services"'
+    )
+    assert len(output) == 8
+
+
+def test_successor_not_marked_in_the_mapping_fails(copy_of_built_duckdb: Target) -> None:
+    copy_of_built_duckdb.execute(
+        "update seeds.trust_mapping set match_reason = 'not_in_trust_metrics' where org_code = 'R1C'"
+    )
+    output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_successors__agree_with_mapping")
+    assert "Got 1 result" in output

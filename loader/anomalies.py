@@ -1,0 +1,81 @@
+"""The anomalies block of the release summary: the organisation-months the last dbt build
+flagged (intermediate.int_organisation_months_flagged) and the successor rows the data
+suggests (marts.trust_successor_proposals). Both are models; this module only renders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from loader.report import propose_successors, run_results_path
+from loader.warehouse import Warehouse
+
+FLAGS_MODEL = "intermediate.int_organisation_months_flagged"
+FLAG_LABELS = {"is_rolled_forward": "rolled forward", "is_zero_glitch": "all zeros", "is_large_change": "large change"}
+
+
+def last_invocation_id(path: Path | None = None) -> str | None:
+    """The dbt invocation that wrote run_results.json (None when there is none)."""
+    try:
+        document: dict[str, Any] = json.loads((path or run_results_path()).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    invocation = document.get("metadata", {}).get("invocation_id")
+    return str(invocation) if invocation else None
+
+
+def describe_flagged_month(row: dict[str, Any]) -> str:
+    """One line: month, organisation, flags, figures, likely cause."""
+    flags = ", ".join(label for column, label in FLAG_LABELS.items() if row[column])
+    before = "-" if row["previous_total_waiting"] is None else row["previous_total_waiting"]
+    ratio = f" (x{row['change_ratio']:.2f})" if row["change_ratio"] is not None and row["is_large_change"] else ""
+    name = f" {row['org_name']}" if row["org_name"] else ""
+    cause = f"; likely cause: {row['likely_cause']}" if row["likely_cause"] else ""
+    return (
+        f"  {row['period']:%b %Y} {row['org_level']} {row['org_code']}{name}: {flags}; "
+        f"{before} -> {row['total_waiting']}{ratio}{cause}"
+    )
+
+
+def anomaly_summary(warehouse: Warehouse, invocation_id: str | None = None) -> str:
+    """The release summary's anomalies block for the build that wrote run_results.json."""
+    try:
+        return "\n".join(anomaly_lines(warehouse, invocation_id or last_invocation_id()))
+    except Exception as exc:  # the models are missing when the build failed before them
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"anomalies: not available ({first_line})"
+
+
+def anomaly_lines(warehouse: Warehouse, invocation_id: str | None, limit: int = 12) -> list[str]:
+    """Flagged organisation-months written by dbt invocation ``invocation_id``, then any
+    proposed successor rows."""
+    columns = [
+        "org_level",
+        "org_code",
+        "org_name",
+        "period",
+        "previous_total_waiting",
+        "total_waiting",
+        "change_ratio",
+        *FLAG_LABELS,
+        "likely_cause",
+    ]
+    rows = [
+        dict(zip(columns, row, strict=True))
+        for row in warehouse.execute(
+            f"select {', '.join(columns)} from {FLAGS_MODEL} "
+            f"where is_flagged and flagged_by_invocation = {warehouse.placeholder} "
+            "order by period, org_code, org_level",
+            [invocation_id or ""],
+        )
+    ]
+    lines = [f"anomalies: {len(rows)} organisation-months flagged by this build ({FLAGS_MODEL})"]
+    lines.extend(describe_flagged_month(row) for row in rows[:limit])
+    if len(rows) > limit:
+        lines.append(f"  ... and {len(rows) - limit} more")
+    successors = propose_successors(warehouse).splitlines()[1:]
+    if successors:
+        lines.append("  proposed rows for seeds/trust_successors.csv (review, then add):")
+        lines.extend(f"    {line}" for line in successors)
+    return lines
