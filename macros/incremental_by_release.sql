@@ -51,6 +51,21 @@
     satisfies `done_condition` (SQL on the alias `done`), oldest month first; every
     current release when `relation` is none. A list of SHA-256s. -#}
 {% macro releases_missing_from(relation, done_condition='1 = 1') -%}
+    {%- if relation is none -%}
+        {{ return(current_releases()) }}
+    {%- endif -%}
+    {%- set missing -%}
+        not exists (
+            select 1 from {{ relation }} as done
+            where done.file_sha256 = releases.file_sha256 and {{ done_condition }}
+        )
+    {%- endset -%}
+    {{ return(current_releases(missing)) }}
+{%- endmacro %}
+
+{#- The current releases of landed workbooks that satisfy `condition` (SQL on the alias
+    `releases`, a load-log row), oldest month first; a list of SHA-256s. -#}
+{% macro current_releases(condition='1 = 1') -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
@@ -60,10 +75,7 @@
         where
             releases.source_kind = 'chs_workbook'
             and releases.release_status = 'current'
-            and {% if relation is none %}1 = 1{% else %}not exists (
-                select 1 from {{ relation }} as done
-                where done.file_sha256 = releases.file_sha256 and {{ done_condition }}
-            ){% endif %}
+            and {{ condition }}
         order by releases.reporting_period, releases.file_sha256
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
@@ -183,13 +195,5 @@
     of compilation (14 of 19.5 s for a 12-release batch of the pivot at 60 months).
     `set local` lasts only for the model's own transaction. No-op on DuckDB. -#}
 {% macro without_jit() -%}
-    {{ return(adapter.dispatch('without_jit', 'chs_waiting_lists')()) }}
-{%- endmacro %}
-
-{% macro postgres__without_jit() -%}
-    set local jit = off
-{%- endmacro %}
-
-{% macro default__without_jit() -%}
-    select 1
+    {{ return(local_setting('jit', 'off')) }}
 {%- endmacro %}

@@ -105,17 +105,11 @@
         {{ return('1 = 1') }}
     {%- endif -%}
     {%- set node = graph.nodes['model.' ~ project_name ~ '.trust_metrics'] -%}
-    {%- set query -%}
-        select releases.file_sha256
-        from {{ load_log_relation() }} as releases
-        where
-            releases.source_kind = 'chs_workbook'
-            and releases.release_status = 'current'
-            and releases.reporting_period in (
-                select trust_metrics.period
-                from {{ api.Relation.create(node.database, node.schema, node.alias) }} as trust_metrics
-            )
-        order by releases.file_sha256
+    {%- set in_trust_metrics -%}
+        releases.reporting_period in (
+            select trust_metrics.period
+            from {{ api.Relation.create(node.database, node.schema, node.alias) }} as trust_metrics
+        )
     {%- endset -%}
-    {{ return(file_sha256_in(run_query(query).columns[0].values() | list, column)) }}
+    {{ return(file_sha256_in(current_releases(in_trust_metrics), column)) }}
 {%- endmacro %}
