@@ -70,6 +70,9 @@ def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
     must not skip the tests that read it, which dbt's default (eager) indirect selection
     would do, so tests are selected as they are, directly.
 
+    Unit tests check the project's formulas, not data: the full build that the project is
+    unchanged since ran them, so a selective build leaves them out.
+
     A full build checks every release (the tests may have changed with the project).
     """
     if full:  # the project changed (or nothing was built)
@@ -79,7 +82,8 @@ def dbt_build_args(new_results: list[FileResult], full: bool) -> list[str]:
     landed = {"raw_chs": workbooks_landed, "raw_trust_metrics": extract_landed}
     sources = [name for name, has_new_files in landed.items() if has_new_files]
     views = [] if extract_landed else ["--exclude", "config.materialized:view"]
-    return ["build", "--select", *(f"source:{name}+" for name in sources), *views, "--indirect-selection", "empty"]
+    selected = ["--select", *(f"source:{name}+" for name in sources), *views, "--indirect-selection", "empty"]
+    return ["build", *selected, "--exclude-resource-type", "unit_test"]
 
 
 def provider_totals(cells: list[tuple[Any, ...]]) -> dict[str, int]:

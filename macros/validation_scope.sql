@@ -13,9 +13,10 @@
     consumer, so it is reported by the build that brings the release in, not by later ones.
 
     Tests opt in with `config: where:` holding a placeholder, `__releases_not_yet_pivoted__`
-    (consumer int_community_waits_pivoted) or `__releases_without_community_health_data__`
-    (consumer int_community_health_data_built), or by calling
-    new_releases_condition(consumer) (singular tests).
+    (consumer int_community_waits_pivoted), `__releases_without_community_health_data__`
+    (consumer int_community_health_data_built) or `__releases_without_capacity_estimates__`
+    (consumer fct_waiting_list_capacity), or by calling new_releases_condition(consumer)
+    (singular tests). Tests of fct_waiting_list_capacity itself use `__rows_built_by_this_run__`.
 -#}
 {#- The consumer's table when tests are scoped by it; none when everything is checked
     (the consumer is not built yet, --full-refresh, or the var). -#}
@@ -55,6 +56,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- For tests of fct_waiting_list_capacity, the last model, which rebuilds whole months
+    (their rows carry the dbt invocation that wrote them): the rows this run wrote. With
+    nothing downstream to hold back, a failure is reported by the build that writes the
+    rows; a full build after a project change, --full-refresh or validate_all_releases
+    checks every row. -#}
+{% macro rows_built_by_this_run(column='dbt_invocation_id') -%}
+    {%- if not execute or flags.FULL_REFRESH or var('validate_all_releases') -%}
+        1 = 1
+    {%- else -%}
+        {{ column }} = '{{ invocation_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
 {#- dbt's own get_where_subquery, with the scope placeholders filled in. -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
@@ -65,6 +79,13 @@
     {%- if '__releases_without_community_health_data__' in where -%}
         {%- set scope = new_releases_condition('int_community_health_data_built') -%}
         {%- set where = where | replace('__releases_without_community_health_data__', scope) -%}
+    {%- endif -%}
+    {%- if '__releases_without_capacity_estimates__' in where -%}
+        {%- set scope = new_releases_condition('fct_waiting_list_capacity') -%}
+        {%- set where = where | replace('__releases_without_capacity_estimates__', scope) -%}
+    {%- endif -%}
+    {%- if '__rows_built_by_this_run__' in where -%}
+        {%- set where = where | replace('__rows_built_by_this_run__', rows_built_by_this_run()) -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}

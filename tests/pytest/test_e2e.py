@@ -208,7 +208,7 @@ def test_relanding_is_a_no_op(built: Target) -> None:
 def test_analyses_compile_and_run(built: Target) -> None:
     built.run("dbt", "compile", "--select", "analyses/*")
     compiled = sorted((built.workdir / "target" / "compiled" / "chs_waiting_lists" / "analyses").glob("*.sql"))
-    assert len(compiled) == 8
+    assert len(compiled) == 10
     for path in compiled:
         rows = built.query(path.read_text())
         assert rows, f"{path.name} returned no rows"

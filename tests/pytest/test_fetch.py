@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from loader.fetch import fetch, find_links
 from tests.pytest.conftest import Target, extract_path, real_workbooks
+from tests.pytest.test_capacity import capacity_rows
 
 PAGE = """<html><body><h1>Community health services waiting lists</h1>
 <ul>{links}</ul>
@@ -201,8 +202,10 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     assert "WARN  assert_trust_mapping__covers_every_provider: 1 offending rows" in third.stdout
     marts = "select trust_code, period, cast(community_health_data as varchar) from marts.trust_metrics order by 1, 2"
     after_release = fresh_duckdb.query(marts)
+    capacity_after_release = capacity_rows(fresh_duckdb)
     fresh_duckdb.run("dbt", "build", "--full-refresh")
     assert fresh_duckdb.query(marts) == after_release
+    assert capacity_rows(fresh_duckdb) == capacity_after_release
     # the load log keeps both July releases
     assert fresh_duckdb.query(
         "select count(*), count(*) filter (where release_status = 'superseded') from raw_chs.load_log "

@@ -38,6 +38,7 @@ def test_release_selects_what_the_new_files_feed() -> None:
     extract = FileResult(Path("trust_metrics_extract.csv"), "landed")
     no_views = ["--exclude", "config.materialized:view"]
     tests_as_selected = ["--indirect-selection", "empty"]  # a skipped view keeps its tests
+    no_unit_tests = ["--exclude-resource-type", "unit_test"]  # the last full build ran them
 
     assert dbt_build_args([workbook], full=True) == ["build", "--vars", "{validate_all_releases: true}"]
     assert dbt_build_args([workbook, revision], full=False) == [
@@ -46,9 +47,10 @@ def test_release_selects_what_the_new_files_feed() -> None:
         "source:raw_chs+",
         *no_views,
         *tests_as_selected,
+        *no_unit_tests,
     ]
     # the extract's staging view is compiled from its columns: views are built too
-    extract_only = ["build", "--select", "source:raw_trust_metrics+", *tests_as_selected]
+    extract_only = ["build", "--select", "source:raw_trust_metrics+", *tests_as_selected, *no_unit_tests]
     assert dbt_build_args([extract], full=False) == extract_only
     assert dbt_build_args([extract, workbook], full=False) == [
         "build",
@@ -56,4 +58,5 @@ def test_release_selects_what_the_new_files_feed() -> None:
         "source:raw_chs+",
         "source:raw_trust_metrics+",
         *tests_as_selected,
+        *no_unit_tests,
     ]
