@@ -24,31 +24,17 @@ trust_metrics as (
 
 ),
 
-community_by_trust as (
+community as (
 
     select
-        'Trust' as org_level,
-        trust_code,
+        org_level,
+        case when org_level = 'National' then 'England' else trust_code end as trust_code,
         org_name,
         period,
         cast(total_waiting as {{ dbt.type_float() }}) as list_size,
         pct_within_18_weeks
     from capacity
-    where org_level = 'Trust'
-
-),
-
-community_national as (
-
-    select
-        'National' as org_level,
-        'England' as trust_code,
-        org_name,
-        period,
-        cast(total_waiting as {{ dbt.type_float() }}) as list_size,
-        pct_within_18_weeks
-    from capacity
-    where org_level = 'National'
+    where org_level in ('Trust', 'National')
 
 ),
 
@@ -69,8 +55,10 @@ rtt_by_trust as (
 
 ),
 
-rtt_national as (
+rtt_by_trust_and_national as (
 
+    select * from rtt_by_trust
+    union all
     select
         'England' as trust_code,
         period,
@@ -89,22 +77,7 @@ rtt as (
         period,
         list_size,
         100 * within_18_weeks / nullif(list_size, 0) as pct_within_18_weeks
-    from rtt_by_trust
-    union all
-    select
-        trust_code,
-        period,
-        list_size,
-        100 * within_18_weeks / nullif(list_size, 0) as pct_within_18_weeks
-    from rtt_national
-
-),
-
-community as (
-
-    select * from community_by_trust
-    union all
-    select * from community_national
+    from rtt_by_trust_and_national
 
 ),
 
