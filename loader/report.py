@@ -14,6 +14,7 @@ from loader.errors import LoaderError
 from loader.warehouse import Warehouse
 
 PROPOSAL_COLUMNS = ("org_code", "org_name", "trust_code", "match_reason", "note")
+TEST_PREFIXES = ("test.", "unit_test.")
 
 
 def run_results_path() -> Path:
@@ -30,8 +31,9 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LoaderError(f"{path}: no dbt results to summarise ({exc.strerror}); run dbt build first") from exc
-    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith("test.")]
-    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith("test.")]
+    # data tests and unit tests (the formulas' checks: unit_test.<project>.<model>.<name>)
+    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith(TEST_PREFIXES)]
+    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith(TEST_PREFIXES)]
     counts = Counter(str(result["status"]) for result in tests)
     node_errors = [r for r in others if r.get("status") == "error"]
     lines = [
@@ -43,8 +45,10 @@ def dq_summary(path: Path | None = None) -> tuple[str, bool]:
         status = str(result["status"])
         if status in ("pass", "success", "skipped"):
             continue
-        name = str(result["unique_id"]).split(".")[2]
-        rows = result.get("failures")
+        parts = str(result["unique_id"]).split(".")
+        unit_test = parts[0] == "unit_test"
+        name = f"{parts[2]}::{parts[3]}" if unit_test else parts[2]
+        rows = None if unit_test else result.get("failures")  # a unit test's message says how it differs
         detail = f"{rows} offending rows" if rows is not None else str(result.get("message") or "")
         relation = result.get("relation_name")
         where = f"  (stored in {relation})" if relation and status in ("warn", "fail") else ""
