@@ -222,3 +222,33 @@ def test_changing_a_var_recomputes_every_month(copy_of_built_duckdb: Target) -> 
         "count(*) filter (where abs(weekly_demand - wait_0_1_weeks * 1.2) > 0.006 and demand_months = 1) "
         "from marts.fct_waiting_list_capacity"
     ) == [(12, 1, 0)]
+
+
+def test_capacity_data_tests_fail_on_a_broken_mart(copy_of_built_duckdb: Target) -> None:
+    """England's MSK list no longer the sum of its providers, a percentage above 100 and a
+    negative extra capacity: each specific test fails (every row checked, as after a
+    project change)."""
+    target = copy_of_built_duckdb
+    july = "period = date '2025-07-01' and service_key = 'msk_service'"
+    for change, rows in (
+        ("total_waiting = total_waiting + 1", "org_level = 'National'"),
+        ("pct_within_18_weeks = 100.5", "org_level = 'Trust' and org_code = 'RDR'"),
+        ("extra_weekly_capacity_18_weeks = -1", "org_level = 'ICB'"),
+    ):
+        target.execute(f"update marts.fct_waiting_list_capacity set {change} where {rows} and {july}")
+    result = target.run(
+        "dbt",
+        "test",
+        "--select",
+        "fct_waiting_list_capacity,test_type:data",
+        "--vars",
+        "{validate_all_releases: true}",
+        check=False,
+    )
+    assert result.returncode != 0
+    for failing in (
+        "FAIL 1 assert_waiting_list_capacity__national_equals_sum_of_providers",
+        "FAIL 1 waiting_list_capacity__percentages_within_0_100",
+        "waiting_list_capacity__capacities_not_negative",
+    ):
+        assert failing in result.stdout, result.stdout[-3000:]
