@@ -18,6 +18,16 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 
 
+# The longest tests (minutes each: two builds and recce per review; a release end to end),
+# started first, so that `make test`'s workers (pytest-xdist) finish together rather than
+# one of them starting a long test when the rest is done.
+LONGEST_FIRST = ("test_review.py::", "test_fetch.py::test_release_end_to_end")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: next((i for i, name in enumerate(LONGEST_FIRST) if name in item.nodeid), 99))
+
+
 def data_dir() -> Path:
     """The real workbooks: CHS_DATA_DIR, else ../shared/data/chswl beside the project."""
     return Path(os.environ.get("CHS_DATA_DIR", PROJECT_DIR.parent / "shared" / "data" / "chswl")).resolve()
