@@ -43,14 +43,8 @@ rtt_by_trust as (
     select
         trust_code,
         period,
-        cast(
-            {{ json_get_text('rtt_data', ["'rtt_trauma_orthopaedics_total_incomplete_pathways'"]) }}
-            as {{ dbt.type_float() }}
-        ) as list_size,
-        cast(
-            {{ json_get_text('rtt_data', ["'rtt_trauma_orthopaedics_total_within_18_weeks'"]) }}
-            as {{ dbt.type_float() }}
-        ) as within_18_weeks
+        {{ rtt_measure('rtt_data', 'rtt_trauma_orthopaedics_total_incomplete_pathways') }} as list_size,
+        {{ rtt_measure('rtt_data', 'rtt_trauma_orthopaedics_total_within_18_weeks') }} as within_18_weeks
     from trust_metrics
 
 ),
