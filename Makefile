@@ -44,8 +44,8 @@ release: setup  ## monthly release: fetch new/revised workbooks into CHS_DATA_DI
 publish: setup  ## community_health_data into the live trust_metrics table (PostgreSQL; CHS_LIVE_SCHEMA / CHS_LIVE_TABLE)
 	$(BIN)/python -m loader publish
 
-test: setup $(REVIEW_VENV)/bin/recce  ## the test suite (PostgreSQL tests run when CHS_PG_HOST is set)
-	$(BIN)/pytest
+test: setup $(REVIEW_VENV)/bin/recce  ## the test suite on every core (PostgreSQL tests run when CHS_PG_HOST is set)
+	$(BIN)/pytest -n auto --dist worksteal --durations=15
 
 lint: setup  ## sqlfluff, ruff and mypy
 	$(BIN)/sqlfluff lint models tests macros analyses

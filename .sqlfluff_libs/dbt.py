@@ -14,4 +14,8 @@ def type_float():  # noqa: ANN201
 
 
 def dateadd(datepart, interval, from_date_or_timestamp):  # noqa: ANN001, ANN201
-    return f"{from_date_or_timestamp} + interval ({interval}) {datepart}"
+    return f"date_add({from_date_or_timestamp}, interval ({interval}) {datepart})"
+
+
+def datediff(first_date, second_date, datepart):  # noqa: ANN001, ANN201
+    return f"date_diff('{datepart}', {first_date}, {second_date})"

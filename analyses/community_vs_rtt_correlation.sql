@@ -23,10 +23,8 @@ paired as (
         trust_metrics.trust_name,
         trust_metrics.period,
         cast(community_waits.total_waiting as {{ dbt.type_float() }}) as msk_waiting,
-        cast(
-            {{ json_get_text('trust_metrics.rtt_data', ["'rtt_trauma_orthopaedics_total_incomplete_pathways'"]) }}
-            as {{ dbt.type_float() }}
-        ) as rtt_trauma_orthopaedics_waiting
+        {{ rtt_measure('trust_metrics.rtt_data', 'rtt_trauma_orthopaedics_total_incomplete_pathways') }}
+            as rtt_trauma_orthopaedics_waiting
     from trust_metrics
     inner join community_waits
         on

@@ -15,8 +15,10 @@ which writes the previous file to the warehouse meanwhile.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import resource
+import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -53,6 +55,24 @@ def _too_big(limits: Limits) -> str:
     )
 
 
+# A Unix socket's path holds at most 107 bytes; the forkserver's lives in a pymp-* directory
+# under TMPDIR, which deep work directories (CI runners, test temp dirs) make too long.
+SOCKET_DIR_MAX = 60
+
+
+def _short_socket_dir() -> None:
+    """Make multiprocessing's temp directory (this process's, made once) a short one: the
+    system's /tmp when TMPDIR's path is too long for the server's socket."""
+    if len(tempfile.gettempdir()) <= SOCKET_DIR_MAX or not os.path.isdir("/tmp"):
+        return
+    saved = tempfile.tempdir
+    tempfile.tempdir = "/tmp"
+    try:
+        multiprocessing.util.get_temp_dir()  # created now, reused (and removed at exit) after
+    finally:
+        tempfile.tempdir = saved
+
+
 class WorkbookReader:
     """A pool of capped parse workers; created on first use, closed with the context."""
 
@@ -62,6 +82,7 @@ class WorkbookReader:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        _short_socket_dir()
         context = multiprocessing.get_context("forkserver")
         # the server imports only this module's own dependencies, not the caller's
         context.set_forkserver_preload(["loader.reader"])

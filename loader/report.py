@@ -26,6 +26,7 @@ SUCCESSOR_PROPOSAL_COLUMNS = (
     "source",
     "evidence",
 )
+TEST_PREFIXES = ("test.", "unit_test.")
 
 
 def run_results_path() -> Path:
@@ -61,9 +62,9 @@ def summarise_run_results(path: Path | None = None) -> RunSummary:
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LoaderError(f"{path}: no dbt results to summarise ({exc.strerror}); run dbt build first") from exc
-    test_kinds = ("test.", "unit_test.")  # data tests and unit tests (anomaly rules)
-    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith(test_kinds)]
-    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith(test_kinds)]
+    # data tests and unit tests (the formulas' checks: unit_test.<project>.<model>.<name>)
+    tests = [r for r in document.get("results", []) if str(r.get("unique_id", "")).startswith(TEST_PREFIXES)]
+    others = [r for r in document.get("results", []) if not str(r.get("unique_id", "")).startswith(TEST_PREFIXES)]
     node_errors = [r for r in others if r.get("status") == "error"]
     problems = []
     for result in sorted(tests + node_errors, key=lambda r: str(r["unique_id"])):
@@ -71,8 +72,9 @@ def summarise_run_results(path: Path | None = None) -> RunSummary:
         if status in ("pass", "success", "skipped"):
             continue
         parts = str(result["unique_id"]).split(".")
-        name = parts[-1] if parts[0] == "unit_test" else parts[2]
-        rows = result.get("failures")
+        unit_test = parts[0] == "unit_test"
+        name = f"{parts[2]}::{parts[3]}" if unit_test else parts[2]
+        rows = None if unit_test else result.get("failures")  # a unit test's message says how it differs
         detail = f"{rows} offending rows" if rows is not None else str(result.get("message") or "")
         relation = result.get("relation_name")
         problems.append(

@@ -33,12 +33,22 @@
 {#- The model config of the pattern. `statistics_columns`: the columns the next queries
     filter and join on (refresh_statistics); hooks are strings, rendered at run time.
     `batched=false` for a model that scopes its releases itself instead of through
-    releases_to_process() (int_organisation_months_flagged): it runs in one statement. -#}
-{% macro incremental_by_release_config(statistics_columns, pre_hook=none, batched=true) -%}
-    {%- set model_config = {'pre_hook': ['{{ without_jit() }}', '{{ release_rows_outdated_deleted() }}']} -%}
+    releases_to_process() (int_organisation_months_flagged): it runs in one statement.
+    `unique_key` (a column), for models that rebuild whole months (release_windows_to_process):
+    delete+insert on it, one statement, and an index on it where releases are indexed. -#}
+{% macro incremental_by_release_config(statistics_columns, pre_hook=none, batched=true, unique_key=none) -%}
+    {%- set model_config = {'pre_hook': ['{{ without_jit() }}']} -%}
     {%- do model_config.update({'materialized': 'incremental', 'incremental_strategy': 'append'}) -%}
-    {%- do model_config.update({'on_schema_change': 'fail', 'indexes': release_indexes()}) -%}
-    {%- set post_hook = ['{{ release_batches_inserted() }}'] if batched else [] -%}
+    {%- if unique_key is not none -%}
+        {%- do model_config.update({'incremental_strategy': 'delete+insert', 'unique_key': unique_key}) -%}
+    {%- else -%}
+        {#- A model that rebuilds whole months replaces the rows of a revised month, and
+            of every month after a seed edit, itself: it has no outdated rows to delete. -#}
+        {%- do model_config.pre_hook.append('{{ release_rows_outdated_deleted() }}') -%}
+    {%- endif -%}
+    {%- set indexes = release_indexes([] if unique_key is none else [unique_key]) -%}
+    {%- do model_config.update({'on_schema_change': 'fail', 'indexes': indexes}) -%}
+    {%- set post_hook = ['{{ release_batches_inserted() }}'] if batched and unique_key is none else [] -%}
     {%- do post_hook.append('{{ refresh_statistics(this, ' ~ statistics_columns ~ ') }}') -%}
     {%- do model_config.update({'post_hook': post_hook}) -%}
     {%- if pre_hook is not none -%}
@@ -89,6 +99,74 @@
     {%- endif -%}
     {%- set node = graph.sources['source.' ~ project_name ~ '.raw_chs.load_log'] -%}
     {{ return(api.Relation.create(node.database, node.schema, node.identifier)) }}
+{%- endmacro %}
+
+{#-
+    For models whose row for a month also reads the `window_months` months before it
+    (averages over the latest months, flows from the month before): the months to
+    (re)build and the releases they read, as {'periods': [...], 'releases': [...]}.
+    A release not yet processed (`done_condition` as in releases_missing_from: a new
+    month, a revision, every release after a seed edit) makes its own month and the
+    `window_months` months after it stale; each stale month is rebuilt from the releases
+    of its window. A monthly build thus reads window_months + 1 months, and a revision of
+    month m rebuilds m to m + window_months, whatever the number of months held.
+    In the model: config(**incremental_by_release_config(..., unique_key='period')), so
+    the rebuilt months replace their rows; filter its input on
+    file_sha256_in(windows.releases) and its output on the periods.
+-#}
+{% macro release_windows_to_process(window_months, done_condition) -%}
+    {%- set changed = releases_missing_from(this, done_condition) -%}
+    {%- if not changed -%}
+        {{ return({'periods': [], 'releases': []}) }}
+    {%- endif -%}
+    {%- set query -%}
+        with
+
+        current_releases as (
+            select reporting_period, file_sha256
+            from {{ load_log_relation() }}
+            where source_kind = 'chs_workbook' and release_status = 'current'
+        ),
+
+        stale_periods as (
+            select distinct later.reporting_period
+            from current_releases as later
+            inner join current_releases as changed
+                on
+                    later.reporting_period >= changed.reporting_period
+                    and later.reporting_period <= {{ dbt.dateadd('month', window_months, 'changed.reporting_period') }}
+            where {{ file_sha256_in(changed, 'changed.file_sha256') }}
+        ),
+
+        window_releases as (
+            select distinct window_release.file_sha256
+            from current_releases as window_release
+            inner join stale_periods
+                on
+                    window_release.reporting_period <= stale_periods.reporting_period
+                    and window_release.reporting_period
+                    >= {{ dbt.dateadd('month', -window_months, 'stale_periods.reporting_period') }}
+        )
+
+        select 'period' as kind, cast(reporting_period as {{ dbt.type_string() }}) as value from stale_periods
+        union all
+        select 'release' as kind, file_sha256 as value from window_releases
+        order by 1, 2
+    {%- endset -%}
+    {%- set windows = {'periods': [], 'releases': []} -%}
+    {%- for kind, value in run_query(query).rows -%}
+        {%- do windows[kind ~ 's'].append(value) -%}
+    {%- endfor -%}
+    {{ return(windows) }}
+{%- endmacro %}
+
+{#- `column in (<the given dates, 'YYYY-MM-DD'>)`; false for none. -#}
+{% macro period_in(periods, column='period') -%}
+    {%- if periods -%}
+        {{ column }} in (cast('{{ periods | join("' as date), cast('") }}' as date))
+    {%- else -%}
+        1 = 0
+    {%- endif -%}
 {%- endmacro %}
 
 {#- `column in (<the given SHA-256s>)`; false for none. -#}
@@ -176,16 +254,21 @@
     delete from {{ this }} where {{ file_sha256_in(outdated) }}
 {%- endmacro %}
 
-{#- Config: the index those look-ups use (PostgreSQL; DuckDB's column scans need none). -#}
-{% macro release_indexes() -%}
-    {{ return(adapter.dispatch('release_indexes', 'chs_waiting_lists')()) }}
+{#- Config: the index those look-ups use, and one on each of `key_columns` (the delete of
+    delete+insert) (PostgreSQL; DuckDB's column scans need none). -#}
+{% macro release_indexes(key_columns=[]) -%}
+    {{ return(adapter.dispatch('release_indexes', 'chs_waiting_lists')(key_columns)) }}
 {%- endmacro %}
 
-{% macro postgres__release_indexes() -%}
-    {{ return([{'columns': ['file_sha256']}]) }}
+{% macro postgres__release_indexes(key_columns) -%}
+    {%- set indexes = [{'columns': ['file_sha256']}] -%}
+    {%- for column in key_columns -%}
+        {%- do indexes.append({'columns': [column]}) -%}
+    {%- endfor -%}
+    {{ return(indexes) }}
 {%- endmacro %}
 
-{% macro default__release_indexes() -%}
+{% macro default__release_indexes(key_columns) -%}
     {{ return([]) }}
 {%- endmacro %}
 

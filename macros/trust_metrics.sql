@@ -41,3 +41,9 @@
             and trust_months.period = {{ this.identifier }}.period
     )
 {%- endmacro %}
+
+{#- A number from trust_metrics' rtt_data JSON (its flat keys, e.g.
+    rtt_trauma_orthopaedics_total_incomplete_pathways), as a float. -#}
+{% macro rtt_measure(rtt_data, key) -%}
+    cast({{ json_get_text(rtt_data, ["'" ~ key ~ "'"]) }} as {{ dbt.type_float() }})
+{%- endmacro %}

@@ -13,13 +13,16 @@
     consumer, so it is reported by the build that brings the release in, not by later ones.
 
     Tests opt in with `config: where:` holding a placeholder, `__releases_not_yet_pivoted__`
-    (consumer int_community_waits_pivoted) or `__releases_without_community_health_data__`
-    (consumer int_community_health_data_built), or by calling
-    new_releases_condition(consumer) (singular tests).
+    (consumer int_community_waits_pivoted), `__releases_without_community_health_data__`
+    (consumer int_community_health_data_built) or `__releases_without_capacity_estimates__`
+    (consumer fct_waiting_list_capacity), or by calling new_releases_condition(consumer)
+    (singular tests).
 
-    The anomaly tests of int_organisation_months_flagged use `__rows_flagged_by_this_build__`:
-    they only warn, and that model flags the new months itself (and the month after each,
-    whose comparison changed), so they read the rows this dbt invocation wrote.
+    Models that rewrite whole months and stamp each row with the dbt invocation that wrote
+    it are checked on the rows this build wrote: `__rows_built_by_this_run__` (the tests of
+    fct_waiting_list_capacity, the last model) and `__rows_flagged_by_this_build__` (the
+    anomaly tests of int_organisation_months_flagged, which only warn; that model flags the
+    new months itself and the month after each, whose comparison changed).
 -#}
 {#- The consumer's table when tests are scoped by it; none when everything is checked
     (the consumer is not built yet, --full-refresh, or the var). -#}
@@ -63,13 +66,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Rows of int_organisation_months_flagged written by this dbt invocation; all of them
-    when everything is checked. -#}
-{% macro rows_flagged_by_this_build() -%}
+{#- The rows a model stamped with this dbt invocation (`column`) wrote: with nothing
+    downstream to hold back, a failure is reported by the build that writes the rows; a
+    full build after a project change, --full-refresh or validate_all_releases checks
+    every row. -#}
+{% macro rows_built_by_this_run(column='dbt_invocation_id') -%}
     {%- if not execute or flags.FULL_REFRESH or var('validate_all_releases') -%}
         1 = 1
     {%- else -%}
-        flagged_by_invocation = '{{ invocation_id }}'
+        {{ column }} = '{{ invocation_id }}'
     {%- endif -%}
 {%- endmacro %}
 
@@ -84,8 +89,16 @@
         {%- set scope = new_releases_condition('int_community_health_data_built') -%}
         {%- set where = where | replace('__releases_without_community_health_data__', scope) -%}
     {%- endif -%}
+    {%- if '__releases_without_capacity_estimates__' in where -%}
+        {%- set scope = new_releases_condition('fct_waiting_list_capacity') -%}
+        {%- set where = where | replace('__releases_without_capacity_estimates__', scope) -%}
+    {%- endif -%}
+    {%- if '__rows_built_by_this_run__' in where -%}
+        {%- set where = where | replace('__rows_built_by_this_run__', rows_built_by_this_run()) -%}
+    {%- endif -%}
     {%- if '__rows_flagged_by_this_build__' in where -%}
-        {%- set where = where | replace('__rows_flagged_by_this_build__', rows_flagged_by_this_build()) -%}
+        {%- set scope = rows_built_by_this_run('flagged_by_invocation') -%}
+        {%- set where = where | replace('__rows_flagged_by_this_build__', scope) -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}

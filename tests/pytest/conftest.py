@@ -18,6 +18,25 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 
 
+# The longest tests (minutes each: two builds and recce per review; a release end to end)
+# start first, one at the head of each half of the list: pytest-xdist's work-stealing
+# scheduler gives each of `make test`'s two workers one half, so each starts one of them,
+# rather than one worker running them all while the other runs out of work.
+LONGEST = (
+    "test_review.py::test_review_of_a_model_change[postgres]",
+    "test_review.py::test_review_of_a_model_change[duckdb]",
+    "test_fetch.py::test_release_end_to_end",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    longest = [item for name in LONGEST for item in items if item.nodeid.endswith(name)]
+    rest = [item for item in items if item not in longest]
+    half = len(items) // 2
+    first, second = longest[::2], longest[1::2]  # alternately to each half
+    items[:] = [*first, *rest[: half - len(first)], *second, *rest[half - len(first) :]]
+
+
 def data_dir() -> Path:
     """The real workbooks: CHS_DATA_DIR, else ../shared/data/chswl beside the project."""
     return Path(os.environ.get("CHS_DATA_DIR", PROJECT_DIR.parent / "shared" / "data" / "chswl")).resolve()

@@ -21,6 +21,7 @@ from python_calamine import CalamineWorkbook
 
 from loader.fetch import fetch, find_links
 from tests.pytest.conftest import Target, extract_path, real_workbooks
+from tests.pytest.test_capacity import capacity_rows
 
 PAGE = """<html><body><h1>Community health services waiting lists</h1>
 <ul>{links}</ul>
@@ -226,9 +227,11 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     )
     after_release = fresh_duckdb.query(marts)
     flags_after_release = fresh_duckdb.query(flags)
+    capacity_after_release = capacity_rows(fresh_duckdb)
     fresh_duckdb.run("dbt", "build", "--full-refresh")
     assert fresh_duckdb.query(marts) == after_release
     assert fresh_duckdb.query(flags) == flags_after_release
+    assert capacity_rows(fresh_duckdb) == capacity_after_release
     # the load log keeps both July releases
     assert fresh_duckdb.query(
         "select count(*), count(*) filter (where release_status = 'superseded') from raw_chs.load_log "

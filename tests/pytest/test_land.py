@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -158,3 +161,17 @@ def test_all_real_workbooks_land_every_cell(tmp_path: Path, db_path: Path) -> No
         "and c.row_number = 6 and c.column_number = 10",
     ) == [("385593",)]
     assert query(db_path, "select count(*) from raw_trust_metrics.trust_metrics_extract") == [(1816,)]
+
+
+def test_a_long_tmpdir_does_not_stop_the_reader(tmp_path: Path, db_path: Path) -> None:
+    """The reader's server process listens on a Unix socket under TMPDIR (at most 107
+    bytes of path): a deep TMPDIR, as CI runners have, still lands."""
+    path = write_chs_workbook(tmp_path / "a.xlsx", values={(TOTAL, "RJ7", "(A) Audiology"): 5})
+    deep = tmp_path / ("t" * 100)
+    deep.mkdir()
+    env = {**os.environ, "TMPDIR": str(deep), "CHS_DUCKDB_PATH": str(db_path)}
+    command = [sys.executable, "-m", "loader", "land", "--target", "duckdb", str(path)]
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "landed 1" in result.stdout + result.stderr
+    assert list(deep.iterdir()) == []  # nothing left behind there

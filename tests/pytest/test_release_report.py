@@ -5,6 +5,7 @@ and the page in a real browser (headless Chromium, network blocked)."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
 import re
 import shutil
@@ -84,7 +85,7 @@ def test_july_2025_report_shows_the_marts(built: Target) -> None:
     assert path.stat().st_size < MAX_PAGE_BYTES
     markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", page, flags=re.DOTALL)  # scripts' text aside
     assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=|@import|url\(""", markup)
-    # sections 7 and 8's suspicious months say so while their models are disabled
+    # sections 7 and 8 say so when their models are not in the build
     for relation, absent in (
         ("rpt_release_capacity", "Capacity estimates are not available in this build"),
         ("rpt_release_anomalies", "Anomaly flags are not available in this build"),
@@ -126,24 +127,21 @@ def test_period_option(built_duckdb: Target) -> None:
 
 
 @pytest.mark.e2e
-def test_capacity_section_appears_when_its_model_exists(copy_of_built_duckdb: Target) -> None:
-    """A stand-in for the view rpt_release_capacity (disabled until the capacity mart is in
-    the project): the report shows it."""
-    copy_of_built_duckdb.execute(
-        f"""drop view if exists marts.rpt_release_capacity;
-        create table marts.rpt_release_capacity as
-        select * from (values
-            (date '{JULY}', 'National', null, 'ENGLAND', 'adult', 'msk_service', 'Musculoskeletal service',
-             385593, 1200, 2500.4, 1),
-            (date '{JULY}', 'Provider', 'RYW', 'BIRMINGHAM COMMUNITY HEALTHCARE', 'cyp', 'community_paediatrics',
-             'Community paediatric service', 18714, 10000, 310.0, 1)
-        ) as capacity (period, org_type, org_code, org_name, service_category, service_key, service_name,
-                       total_waiting, wait_52_plus_weeks, extra_weekly_capacity_18_weeks, capacity_rank)"""
+def test_capacity_section_ranks_the_marts_services(built_duckdb: Target) -> None:
+    """Section 7 reads fct_waiting_list_capacity (rpt_release_capacity): in July 2025
+    England's MSK service needs the most extra weekly capacity for the 18-week standard."""
+    page = write_report(built_duckdb).read_text(encoding="utf-8")
+    [(name, extra)] = built_duckdb.query(
+        "select service_name, extra_weekly_capacity_18_weeks from marts.rpt_release_capacity "
+        f"where period = date '{JULY}' and org_type = 'National' and capacity_rank = 1"
     )
-    page = write_report(copy_of_built_duckdb).read_text(encoding="utf-8")
-    assert "Capacity estimates are not available in this build" not in page
-    assert "England's Musculoskeletal service (adult) needs the most: 2,500 more patients a week" in page
-    assert 'id="chart-capacity"' in page and "BIRMINGHAM COMMUNITY HEALTHCARE" in page
+    assert name == "Musculoskeletal service"
+    assert f"England's Musculoskeletal service (adult) needs the most: {extra:,.0f} more patients a week" in page
+    [(provider,)] = built_duckdb.query(
+        "select org_name from marts.rpt_release_capacity "
+        f"where period = date '{JULY}' and org_type = 'Provider' and capacity_rank = 1"
+    )
+    assert 'id="chart-capacity"' in page and html.escape(provider) in page
 
 
 @pytest.mark.e2e
@@ -187,7 +185,7 @@ def test_report_in_a_browser(july_report_duckdb: Path, built_duckdb: Target) -> 
     file itself, every chart drawn, the headline figures equal the marts, and choosing
     another trust redraws the drill-down. Screenshots at 1280 and 390 px for people."""
     expected = {measure: str(value) for measure, value in national_totals(built_duckdb).items()}
-    charts = 8 + has_relation(built_duckdb, "rpt_release_capacity")  # section 7's chart when it is in the build
+    charts = 9  # section 7's chart included
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
         for width in (1280, 390):

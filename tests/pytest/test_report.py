@@ -14,7 +14,12 @@ def test_summary_counts_and_lists_problems(tmp_path: Path) -> None:
             {"unique_id": "test.p.ok", "status": "pass", "failures": 0},
             {"unique_id": "test.p.some_warning", "status": "warn", "failures": 8, "relation_name": '"db"."audit"."w"'},
             {"unique_id": "test.p.broken", "status": "fail", "failures": 3},
-            {"unique_id": "unit_test.p.some_model.rule_holds", "status": "fail", "failures": 1},
+            {
+                "unique_id": "unit_test.p.fct_capacity.zero_list",
+                "status": "fail",
+                "failures": 1,
+                "message": "actual differs from expected:\n\n@@ ,period,queue_load",
+            },
             {"unique_id": "model.p.fine", "status": "success"},
         ]
     }
@@ -26,7 +31,7 @@ def test_summary_counts_and_lists_problems(tmp_path: Path) -> None:
     assert lines[0] == "data quality: 4 tests: 1 passed, 1 warned, 2 failed, 0 errored, 0 skipped"
     assert lines[1] == "  FAIL  broken: 3 offending rows"
     assert lines[2] == '  WARN  some_warning: 8 offending rows  (stored in "db"."audit"."w")'
-    assert lines[3] == "  FAIL  rule_holds: 1 offending rows"  # a unit test of a model's rules
+    assert lines[3] == "  FAIL  fct_capacity::zero_list: actual differs from expected:"
 
 
 def test_summary_of_a_clean_run(tmp_path: Path) -> None:

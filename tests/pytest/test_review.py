@@ -100,17 +100,22 @@ def one(target: Target, sql: str) -> int:
 def test_review_of_a_model_change(warehouse: Target, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = user_state(warehouse)
 
-    status, printed, summary = review(warehouse, tree, monkeypatch)
-    assert status == 0, printed
-    assert "**No change in the data**" in summary, summary
-    assert "July 2025: unchanged: trusts with community data 97, services reported 1,387" in summary
-    assert "No model, seed or test differs." in summary
-    assert "0 failed" in summary
+    # The review of no change, and the base's reuse, on DuckDB; the change on both targets
+    # (a PostgreSQL review costs three times as much: CI time).
+    first_review = warehouse.name == "duckdb"
+    if first_review:
+        status, printed, summary = review(warehouse, tree, monkeypatch)
+        assert status == 0, printed
+        assert "**No change in the data**" in summary, summary
+        assert "July 2025: unchanged: trusts with community data 97, services reported 1,387" in summary
+        assert "No model, seed or test differs." in summary
+        assert "0 failed" in summary
 
     make_change(tree)
     status, printed, summary = review(warehouse, tree, monkeypatch)
     assert status == 0, printed
-    assert "base: reused" in printed  # the same commit and landed files as the first review
+    if first_review:
+        assert "base: reused" in printed  # the same commit and landed files as the first review
 
     fct = "marts.fct_community_waits"  # the user's marts: built from HEAD, as the base is
     blank_totals = one(warehouse, f"select count(*) from {fct} where total_waiting is null")

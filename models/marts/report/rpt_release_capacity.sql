@@ -1,16 +1,10 @@
 {#-
     The services needing the most extra weekly capacity to meet the 18-week standard,
     per month: England's services (org_type National) and the providers' services
-    (org_type Provider), ranked within each. Release report, section 7.
-
-    Disabled until the capacity mart of issue 14 (marts.fct_waiting_list_capacity) is in
-    the project. To enable: delete `enabled=false` below and match the column names in
-    `capacity` to the mart's (written against the columns its spec implies: period,
-    org_type, org_code, org_name, service_category, service_key, total_waiting,
-    wait_52_plus_weeks, extra_weekly_capacity_18_weeks). The report shows section 7
-    whenever this view exists and says "not available in this build" otherwise.
+    (org_type Provider), ranked within each, from fct_waiting_list_capacity (its
+    org_level). Release report, section 7.
 -#}
-{{ config(materialized='view', enabled=false) }}
+{{ config(materialized='view') }}
 
 with
 
@@ -18,7 +12,7 @@ capacity as (
 
     select
         period,
-        org_type,
+        org_level as org_type,
         org_code,
         org_name,
         service_category,
@@ -27,7 +21,7 @@ capacity as (
         wait_52_plus_weeks,
         extra_weekly_capacity_18_weeks
     from {{ ref('fct_waiting_list_capacity') }}
-    where org_type in ('National', 'Provider')
+    where org_level in ('National', 'Provider')
 
 ),
 

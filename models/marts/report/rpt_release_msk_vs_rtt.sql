@@ -30,10 +30,7 @@ paired as (
         trust_services.trust_name,
         trust_services.total_waiting as msk_waiting,
         cast(
-            cast(
-                {{ json_get_text('trust_months.rtt_data', ["'rtt_trauma_orthopaedics_total_incomplete_pathways'"]) }}
-                as {{ dbt.type_float() }}
-            ) as bigint
+            {{ rtt_measure('trust_months.rtt_data', 'rtt_trauma_orthopaedics_total_incomplete_pathways') }} as bigint
         ) as rtt_trauma_orthopaedics_waiting
     from trust_services
     inner join trust_months

@@ -1,0 +1,92 @@
+-- Insourcing opportunities: in the latest month, the trust services and the ICB services
+-- that need the most extra weekly capacity to meet the 18-week standard (standard_18_weeks_share
+-- of patients within 18 weeks by standard_18_weeks_target_date), with the 52+ week backlog,
+-- the waiting-list pressure and the trend: the list's net weekly growth now (demand -
+-- removals) and the change in list, backlog and pressure over the latest 3 months.
+-- The 25 largest per level; data-quality flags are shown, not filtered.
+with
+
+capacity as (
+
+    select * from {{ ref('fct_waiting_list_capacity') }}
+    where org_level in ('Trust', 'ICB')
+
+),
+
+latest as (
+
+    select max(period) as period from capacity
+
+),
+
+this_month as (
+
+    select capacity.*
+    from capacity
+    inner join latest
+        on capacity.period = latest.period
+    where capacity.extra_weekly_capacity_18_weeks > 0
+
+),
+
+three_months_before as (
+
+    select capacity.*
+    from capacity
+    inner join latest
+        on capacity.period = {{ dbt.dateadd('month', -3, 'latest.period') }}
+
+),
+
+ranked as (
+
+    select
+        this_month.org_level,
+        this_month.org_code,
+        this_month.org_name,
+        this_month.service_category,
+        this_month.service_key,
+        this_month.period,
+        this_month.total_waiting,
+        this_month.pct_within_18_weeks,
+        this_month.extra_weekly_capacity_18_weeks,
+        this_month.weekly_demand,
+        this_month.weekly_removals,
+        this_month.weeks_to_target_18_weeks,
+        this_month.wait_52_plus_weeks,
+        this_month.weeks_to_clear_52_plus_weeks,
+        this_month.waiting_list_pressure_18_weeks,
+        this_month.mean_wait_is_lower_bound,
+        round(cast(this_month.weekly_demand - this_month.weekly_removals as numeric), 1) as net_weekly_growth,
+        this_month.total_waiting - three_months_before.total_waiting as list_change_3_months,
+        this_month.wait_52_plus_weeks - three_months_before.wait_52_plus_weeks as backlog_52_plus_change_3_months,
+        round(
+            cast(
+                this_month.waiting_list_pressure_18_weeks - three_months_before.waiting_list_pressure_18_weeks
+                as numeric
+            ),
+            3
+        ) as pressure_change_3_months,
+        this_month.is_short_history,
+        this_month.is_bands_not_summing,
+        this_month.is_merged_series,
+        row_number() over (
+            partition by this_month.org_level
+            order by
+                this_month.extra_weekly_capacity_18_weeks desc,
+                this_month.org_code asc,
+                this_month.service_key asc
+        ) as capacity_rank
+    from this_month
+    left join three_months_before
+        on
+            this_month.org_level = three_months_before.org_level
+            and this_month.org_code = three_months_before.org_code
+            and this_month.service_category = three_months_before.service_category
+            and this_month.service_key = three_months_before.service_key
+
+)
+
+select * from ranked
+where capacity_rank <= 25
+order by org_level desc, capacity_rank asc

@@ -1,0 +1,151 @@
+{#-
+    The waiting-list series the capacity estimates are computed on: one row per month x
+    organisation level x organisation x service with a published total, for every level:
+    Provider, ICB, Region and National rows as published, and Trust rows (providers mapped
+    to trust_metrics trusts through seeds/trust_mapping.csv, added up, so that providers
+    that merged form one series: int_trust_community_services_aggregated).
+
+    Providers count towards their trust through int_trust_mapping_resolved (successors
+    applied in every month, as every trust series does). A Provider or Trust month that
+    int_organisation_months_flagged flags (figures rolled forward, a month of zeros, a
+    change of x2 or x0.5) is not usable for flows: fct_waiting_list_capacity leaves it out
+    of the demand and removals estimates, and the month after it too (its removals start
+    from the flagged list); its list is still reported. ICB, Region and National rows are
+    not flagged.
+-#}
+{%- set measures = waiting_measures() %}
+
+with
+
+community_waits as (
+
+    select * from {{ ref('int_community_waits_pivoted') }}
+    where total_waiting is not null
+
+),
+
+trust_services as (
+
+    select * from {{ ref('int_trust_community_services_aggregated') }}
+    where total_waiting is not null
+
+),
+
+services as (
+
+    select * from {{ ref('chs_services') }}
+
+),
+
+trust_mapping as (
+
+    select
+        org_code,
+        org_name,
+        trust_code,
+        'Provider' as org_type
+    from {{ ref('int_trust_mapping_resolved') }}
+    where trust_code is not null
+
+),
+
+months_flagged as (
+
+    select
+        org_level,
+        org_code,
+        period,
+        is_flagged
+    from {{ ref('int_organisation_months_flagged') }}
+
+),
+
+trusts as (
+
+    select
+        trust_code,
+        -- the trust's own provider row names it; else any provider mapped to it
+        coalesce(max(case when org_code = trust_code then org_name end), max(org_name)) as trust_name,
+        count(*) > 1 as is_merged_series
+    from trust_mapping
+    group by trust_code
+
+),
+
+published_rows as (
+
+    select
+        community_waits.period,
+        community_waits.org_type as org_level,
+        community_waits.org_code,
+        community_waits.org_name,
+        trust_mapping.trust_code,
+        community_waits.service_category,
+        community_waits.service_key,
+        community_waits.service_label,
+        {%- for measure in measures %}
+            community_waits.{{ measure }},
+        {%- endfor %}
+        community_waits.has_52_week_split,
+        coalesce(trusts.is_merged_series, false) as is_merged_series,
+        community_waits.file_sha256
+    from community_waits
+    left join trust_mapping
+        on
+            community_waits.org_type = trust_mapping.org_type
+            and community_waits.org_code = trust_mapping.org_code
+    left join trusts
+        on trust_mapping.trust_code = trusts.trust_code
+
+),
+
+trust_rows as (
+
+    select
+        trust_services.period,
+        'Trust' as org_level,
+        trust_services.trust_code as org_code,
+        trusts.trust_name as org_name,
+        trust_services.trust_code,
+        trust_services.service_category,
+        trust_services.service_key,
+        services.service_label,
+        {%- for measure in measures %}
+            trust_services.{{ measure }},
+        {%- endfor %}
+        trust_services.has_52_week_split,
+        trusts.is_merged_series,
+        trust_services.file_sha256
+    from trust_services
+    inner join trusts
+        on trust_services.trust_code = trusts.trust_code
+    inner join services
+        on
+            trust_services.service_category = services.service_category
+            and trust_services.service_key = services.service_key
+
+),
+
+series as (
+
+    select * from published_rows
+    union all
+    select * from trust_rows
+
+),
+
+months_usable_for_flows as (
+
+    select
+        series.*,
+        not coalesce(months_flagged.is_flagged, false) as is_usable_for_flows
+    from series
+    left join months_flagged
+        on
+            lower(series.org_level) = months_flagged.org_level
+            and series.org_code = months_flagged.org_code
+            and series.period = months_flagged.period
+
+)
+
+select * from months_usable_for_flows
