@@ -394,6 +394,37 @@ def bench_history(target: Target, decade: list[Path], extract: Path, times: int)
     return measures
 
 
+# DuckDB settings measured on the 120-month backfill: (label, CHS_DUCKDB_MEMORY_LIMIT, CHS_DUCKDB_THREADS);
+# the first is profiles.yml's default. "20GB" is about DuckDB's own default (80% of 24 GiB).
+DUCKDB_SETTINGS = (
+    ("memory_limit 512MB, threads 2", "512MB", "2"),
+    ("memory_limit 20GB, threads 2", "20GB", "2"),
+    ("memory_limit 512MB, threads 1", "512MB", "1"),
+)
+
+
+def bench_duckdb_settings(workdir: Path, decade: list[Path], extract: Path) -> list[Measure]:
+    """What DuckDB's memory_limit and dbt's threads cost: the 120-month backfill (land +
+    build on an empty warehouse) under each of DUCKDB_SETTINGS, one run each."""
+    measures: list[Measure] = []
+    workbooks = decade[-HISTORY_MONTHS[-1] :]
+    for label, memory_limit, threads in DUCKDB_SETTINGS:
+        target = Target("duckdb", workdir)
+        target.env.update(CHS_DUCKDB_MEMORY_LIMIT=memory_limit, CHS_DUCKDB_THREADS=threads)
+        target.reset()
+        run = added(target.land([*workbooks, extract]), target.build())
+        print(f"  duckdb: {HISTORY_MONTHS[-1]} months: backfill, {label}: {run.seconds:.2f} s", file=sys.stderr)
+        measure = Measure(f"duckdb: {HISTORY_MONTHS[-1]} months: backfill, {label}")
+        measure.seconds.append(run.seconds)
+        measure.peak_rss_mb, measure.peak_tree_mb, measure.peak_server_mb = (
+            run.peak_rss_mb,
+            run.peak_tree_mb,
+            run.peak_server_mb,
+        )
+        measures.append(measure)
+    return measures
+
+
 def history_ratios(results: dict[str, dict[str, Any]], targets: list[str]) -> dict[str, float]:
     ratios: dict[str, float] = {}
     first, last = HISTORY_MONTHS[0], HISTORY_MONTHS[-1]
@@ -465,13 +496,18 @@ def main() -> int:
     )
     parser.add_argument("--skip-real", action="store_true", help="with --decade: only the history")
     parser.add_argument(
+        "--duckdb-settings",
+        action="store_true",
+        help="with --decade: also the 120-month DuckDB backfill under other memory_limit / threads settings",
+    )
+    parser.add_argument(
         "--targets",
         default="duckdb,postgres" if os.environ.get("CHS_PG_HOST") else "duckdb",
         help="comma-separated: duckdb, postgres (default: both when CHS_PG_HOST is set)",
     )
     args = parser.parse_args()
-    if args.skip_real and not args.decade:
-        raise SystemExit("bench: --skip-real needs --decade")
+    if (args.skip_real or args.duckdb_settings) and not args.decade:
+        raise SystemExit("bench: --skip-real and --duckdb-settings need --decade")
     if not args.baseline_python.exists() and not args.skip_real:
         raise SystemExit(f"bench: {args.baseline_python}: no baseline interpreter; run `make bench` to create it")
     data_dir = (PROJECT_DIR / args.data_dir).resolve()
@@ -489,6 +525,8 @@ def main() -> int:
                 raise SystemExit(f"bench: need {HISTORY_MONTHS[-1]} workbooks in {args.decade}, found {len(decade)}")
             for name in targets:
                 measures.extend(bench_history(Target(name, Path(tmp)), decade, extract, args.repeat))
+            if args.duckdb_settings:
+                measures.extend(bench_duckdb_settings(Path(tmp), decade, extract))
     results = {m.name: m.as_dict() for m in measures}
     if not args.skip_real:
         ratios.update(real_ratios(results, targets))

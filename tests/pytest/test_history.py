@@ -106,13 +106,7 @@ def test_backfill_in_batches_equals_one_batch(copy_of_built: Target) -> None:
         return {table: target.query(f"select count(*), sum({row_hash}) from {table} as t")[0] for table in tables}
 
     before = fingerprints()
-    target.run(
-        "dbt",
-        "run",
-        "--full-refresh",
-        "--select",
-        *(t.split(".")[1] for t in tables),
-        "--vars",
-        "{releases_per_batch: 5}",
-    )
+    # with the views between them: on PostgreSQL a rebuilt table takes its dependent views with it
+    selected = f"+{list(tables)[-1].split('.')[1]}"
+    target.run("dbt", "run", "--full-refresh", "--select", selected, "--vars", "{releases_per_batch: 5}")
     assert fingerprints() == before
