@@ -47,8 +47,8 @@ publish: setup  ## community_health_data into the live trust_metrics table (Post
 test: setup $(REVIEW_VENV)/bin/recce  ## the test suite on every core (PostgreSQL tests run when CHS_PG_HOST is set)
 	$(BIN)/pytest -n auto --dist worksteal --durations=15
 
-lint: setup  ## sqlfluff, ruff and mypy
-	$(BIN)/sqlfluff lint models tests macros analyses
+lint: setup  ## sqlfluff (on every core), ruff and mypy
+	$(BIN)/sqlfluff lint --processes 0 models tests macros analyses
 	$(BIN)/ruff check loader tests bench
 	$(BIN)/ruff format --check loader tests bench
 	$(BIN)/mypy
