@@ -291,6 +291,30 @@ def fresh_duckdb(tmp_path: Path) -> Target:
     return duckdb_target(tmp_path)
 
 
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def copy_of_built(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """Each target: a private copy of the built warehouse, for tests that write into it (a
+    file copy, or a PostgreSQL database made with the built one as its template), with the
+    built one's settings (its dbt target directory: dbt parses the project partially)."""
+    built: Target = request.getfixturevalue(f"built_{request.param}")
+    env = dict(built.env)
+    if built.name == "duckdb":
+        env["CHS_DUCKDB_PATH"] = str(tmp_path / "warehouse.duckdb")
+        shutil.copy(built.env["CHS_DUCKDB_PATH"], env["CHS_DUCKDB_PATH"])
+        yield Target("duckdb", env, tmp_path)
+        return
+    import psycopg
+
+    env["CHS_PG_DBNAME"] = f"{built.env['CHS_PG_DBNAME']}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(**pg_connect_args(built.env | {"CHS_PG_DBNAME": "postgres"}), autocommit=True) as con:
+        con.execute(f"create database {env['CHS_PG_DBNAME']} template {built.env['CHS_PG_DBNAME']}")
+    target = Target("postgres", env, tmp_path)
+    try:
+        yield target
+    finally:
+        drop_postgres(target)
+
+
 @pytest.fixture
 def copy_of_built_duckdb(built_duckdb: Target, tmp_path: Path) -> Target:
     """A private copy of the built DuckDB warehouse, for tests that corrupt it."""

@@ -8,13 +8,11 @@ releases after it build selectively again.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.pytest.conftest import Target, drop_postgres, extract_path, pg_connect_args, real_workbooks
+from tests.pytest.conftest import Target, extract_path, real_workbooks
 from tests.pytest.workbooks import write_chs_workbook
 
 pytestmark = pytest.mark.e2e
@@ -66,29 +64,6 @@ def test_months_before_the_extract(copy_of_built_duckdb: Target, tmp_path: Path)
     assert "0 failed, 0 errored" in out
     assert months(target, "marts.fct_community_waits") == 15
     assert months(target, "marts.trust_metrics") == 12
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def copy_of_built(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    """A private copy of the built warehouse: a file copy, or a PostgreSQL database made
-    from the built one as its template."""
-    built: Target = request.getfixturevalue(f"built_{request.param}")
-    env = dict(built.env)
-    if built.name == "duckdb":
-        env["CHS_DUCKDB_PATH"] = str(tmp_path / "warehouse.duckdb")
-        shutil.copy(built.env["CHS_DUCKDB_PATH"], env["CHS_DUCKDB_PATH"])
-        yield Target("duckdb", env, tmp_path)
-        return
-    import psycopg
-
-    env["CHS_PG_DBNAME"] = f"{built.env['CHS_PG_DBNAME']}_batches"
-    with psycopg.connect(**pg_connect_args(built.env | {"CHS_PG_DBNAME": "postgres"}), autocommit=True) as con:
-        con.execute(f"create database {env['CHS_PG_DBNAME']} template {built.env['CHS_PG_DBNAME']}")
-    target = Target("postgres", env, tmp_path)
-    try:
-        yield target
-    finally:
-        drop_postgres(target)
 
 
 def test_backfill_in_batches_equals_one_batch(copy_of_built: Target) -> None:

@@ -4,7 +4,7 @@
     release report's data-quality panel (section 8) and the release summary. Providers
     are read from int_organisation_months_flagged (a row per provider and month), not
     from the Provider rows of every service in fct_community_waits: the same providers,
-    a fiftieth of the rows.
+    one row where there were 47.
 -#}
 {{ config(materialized='view') }}
 
