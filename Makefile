@@ -47,8 +47,8 @@ publish: setup  ## community_health_data into the live trust_metrics table (Post
 test: setup $(REVIEW_VENV)/bin/recce  ## the test suite on every core (PostgreSQL tests run when CHS_PG_HOST is set)
 	$(BIN)/pytest -n auto --dist worksteal --durations=15
 
-lint: setup  ## sqlfluff, ruff and mypy
-	$(BIN)/sqlfluff lint models tests macros analyses
+lint: setup  ## sqlfluff (on every core), ruff and mypy
+	$(BIN)/sqlfluff lint --processes 0 models tests macros analyses
 	$(BIN)/ruff check loader tests bench
 	$(BIN)/ruff format --check loader tests bench
 	$(BIN)/mypy
@@ -77,8 +77,11 @@ $(BENCH_VENV)/bin/python: bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	@touch $@
 
+# BENCH_ARGS="--decade /tmp/decade": also ten years of synthetic history (README, Performance)
+BENCH_ARGS ?=
+
 bench: setup $(BENCH_VENV)/bin/python  ## benchmark: landing, dbt build, backfill and monthly increment
-	$(BIN)/python bench/bench.py --baseline-python $(BENCH_VENV)/bin/python
+	$(BIN)/python bench/bench.py --baseline-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 # Data review of a model change (loader/review.py): recce runs from its own environment
 # (REVIEW_VENV, defined at the top: make test needs it too).

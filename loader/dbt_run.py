@@ -50,6 +50,9 @@ class InProcessDbt:
     def run(self, args: list[str], run_results: Path) -> DbtRun:
         """``dbt <args>``; writes dbt's run_results.json to ``run_results``."""
         self._import.join()
+        # a run that fails before it writes results (a compilation error) must not leave
+        # the last build's results to be summarised as this one's
+        run_results.unlink(missing_ok=True)
         try:
             from dbt.cli.main import dbtRunner  # raises here if the background import failed
 

@@ -9,6 +9,7 @@ Releases without cover dates rank by landing order (the later landing wins).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -74,36 +75,55 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path | BadInputError]:
 
 @dataclass
 class _Task:
-    """One input file on its way through the pipeline: read, hashed, maybe parsed."""
+    """One input file on its way through the pipeline: hashed, then read, maybe parsed.
+
+    Its bytes are read only when its turn to be parsed comes (``load``) and dropped once it
+    is written, so landing ten years of workbooks holds a few files in memory, not all.
+    """
 
     path: Path
-    data: bytes
     sha256: str
+    data: bytes = b""
     parsed: Future[Workbook] | None = None
 
+    def load(self) -> bytes:
+        """The file's bytes, as hashed before (a file changed meanwhile is refused)."""
+        if not self.data:
+            try:
+                data = self.path.read_bytes()
+            except OSError as exc:
+                raise BadInputError(self.path, f"cannot read file ({exc.strerror})") from exc
+            if hashlib.sha256(data).hexdigest() != self.sha256:
+                raise BadInputError(self.path, "file changed while it was being landed; run again")
+            self.data = data
+        return self.data
 
-def _read(path: Path, limits: Limits) -> _Task:
+
+def _hash(path: Path, limits: Limits) -> _Task:
+    """The file's SHA-256, read in chunks: whether it is new is known before it is read whole."""
     try:
         size = path.stat().st_size
         if size > limits.max_file_bytes and path.suffix.lower() == ".xlsx":
             raise BadInputError(
                 path, f"file is {size / MIB:.0f} MiB, over the {limits.max_file_mb:g} MiB cap (--max-file-mb)"
             )
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            digest = hashlib.file_digest(file, "sha256")
     except OSError as exc:
         raise BadInputError(path, f"cannot read file ({exc.strerror})") from exc
-    return _Task(path, data, hashlib.sha256(data).hexdigest())
+    return _Task(path, digest.hexdigest())
 
 
 def _land_task(warehouse: Warehouse, task: _Task, reader: WorkbookReader) -> FileResult:
     """Land one file; its seconds are the time it held up the run (parsing ahead overlaps)."""
     started = time.perf_counter()
+    data = task.load()
     if task.path.suffix.lower() == ".csv":
-        return _land_extract(warehouse, task.path, task.data, task.sha256, started)
+        return _land_extract(warehouse, task.path, data, task.sha256, started)
     if task.parsed is None:
-        task.parsed = reader.submit(task.path, task.data)
-    workbook = reader.result(task.parsed, task.path, task.data)
-    return _land_workbook(warehouse, workbook, len(task.data), task.sha256, started)
+        task.parsed = reader.submit(task.path, data)
+    workbook = reader.result(task.parsed, task.path, data)
+    return _land_workbook(warehouse, workbook, len(data), task.sha256, started)
 
 
 def _log_record(
@@ -210,7 +230,7 @@ def land_paths(
         try:
             if isinstance(item, BadInputError):
                 raise item
-            task = _read(item, limits)
+            task = _hash(item, limits)
         except BadInputError as error:
             summary.errors.append(error)
             logger.error("%s", error)
@@ -231,8 +251,9 @@ def land_paths(
             if task.path.suffix.lower() == ".xlsx":
                 while submitted < min(written_workbooks + window, len(workbooks)):
                     ahead = workbooks[submitted]
-                    ahead.parsed = reader.submit(ahead.path, ahead.data)
                     submitted += 1
+                    with contextlib.suppress(BadInputError):  # reported when its turn to be written comes
+                        ahead.parsed = reader.submit(ahead.path, ahead.load())
                 written_workbooks += 1
             try:
                 result = _land_task(warehouse, task, reader)

@@ -172,33 +172,30 @@ def revision_lines(warehouse: Warehouse, result: FileResult, limit: int = 10) ->
 
 
 def provider_changes(warehouse: Warehouse, periods: list[Any]) -> list[str]:
-    """Providers that appear or vanish in each landed month compared with the month before."""
-    months = [
-        row[0]
-        for row in warehouse.execute(
-            "select reporting_period from raw_chs.load_log "
-            "where source_kind = 'chs_workbook' and release_status = 'current' order by reporting_period"
-        )
+    """Providers that appear or vanish in each landed month compared with the month before
+    (marts.rpt_release_provider_changes, as the release report shows them)."""
+    if not periods:
+        return []
+    months = ", ".join(f"date '{period:%Y-%m-%d}'" for period in sorted(set(periods)))
+    changes: dict[tuple[Any, Any], dict[str, list[str]]] = defaultdict(lambda: {"new": [], "vanished": []})
+    for period, previous, change, code in warehouse.execute(
+        "select period, previous_period, provider_change, org_code from marts.rpt_release_provider_changes "
+        f"where period in ({months}) order by period, provider_change, org_code"
+    ):
+        changes[(period, previous)][change].append(code)
+    return [
+        f"  {period:%B %Y} vs {previous:%B %Y}: new providers {', '.join(codes['new']) or '-'}; "
+        f"vanished {', '.join(codes['vanished']) or '-'}"
+        for (period, previous), codes in sorted(changes.items())
     ]
-    lines: list[str] = []
-    for period in sorted(set(periods)):
-        if period not in months or months.index(period) == 0:
-            continue
-        previous = months[months.index(period) - 1]
-        by_period: dict[Any, set[str]] = defaultdict(set)
-        for month, code in warehouse.execute(
-            "select distinct period, org_code from marts.fct_community_waits "
-            f"where org_type = 'Provider' and period in (date '{period:%Y-%m-%d}', date '{previous:%Y-%m-%d}')"
-        ):
-            by_period[month].add(code)
-        new = sorted(by_period[period] - by_period[previous])
-        gone = sorted(by_period[previous] - by_period[period])
-        if new or gone:
-            lines.append(
-                f"  {period:%B %Y} vs {previous:%B %Y}: new providers {', '.join(new) or '-'}; "
-                f"vanished {', '.join(gone) or '-'}"
-            )
-    return lines
+
+
+def provider_summary(warehouse: Warehouse, periods: list[Any]) -> tuple[list[str], list[str], str]:
+    """(provider changes, proposed trust_mapping rows, why they are not available or "")."""
+    try:
+        return provider_changes(warehouse, periods), propose_mapping(warehouse).splitlines()[1:], ""
+    except Exception as exc:  # the models are missing when the build failed before them
+        return [], [], (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def run_release(connection: Connection, options: ReleaseOptions, out: Callable[[str], None]) -> int:
@@ -267,19 +264,28 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
     build = dbt.run([*dbt_args, "--target", connection.target, "--quiet"], run_results_path())
     if build.error:  # dbt could not run; failing nodes are in the summary below
         logger.error("dbt %s: %s", dbt_args[0], build.error)
-    summary, failed_tests = dq_summary()
+    ran = run_results_path().exists()  # not when dbt stopped before running a node
+    if ran:
+        summary, failed_tests = dq_summary()
+    else:
+        summary, failed_tests = f"data quality: not available (dbt build did not run: {build.error})", True
     out(summary)
 
     warehouse = open_warehouse(connection)
     try:
         if full and build.succeeded:
             warehouse.log_full_build(fingerprint)
-        out(anomaly_summary(warehouse))
-        changes = provider_changes(warehouse, landed_months)
-        proposals = propose_mapping(warehouse).splitlines()[1:]
+        if ran:
+            out(anomaly_summary(warehouse))
+            changes, proposals, unavailable = provider_summary(warehouse, landed_months)
+        else:
+            changes, proposals, unavailable = [], [], "the build did not run"
     finally:
         warehouse.close()
-    out("providers:" if changes or proposals else "providers: no new or vanished providers")
+    if unavailable:
+        out(f"providers: not available ({unavailable})")
+    else:
+        out("providers:" if changes or proposals else "providers: no new or vanished providers")
     for line in changes:
         out(line)
     if proposals:

@@ -63,14 +63,20 @@
     `set local` lasts only for the model's own transaction. No-op on DuckDB.
 -#}
 {% macro prefer_hash_joins() -%}
-    {{ return(adapter.dispatch('prefer_hash_joins', 'chs_waiting_lists')()) }}
+    {{ return(local_setting('enable_nestloop', 'off')) }}
 {%- endmacro %}
 
-{% macro postgres__prefer_hash_joins() -%}
-    set local enable_nestloop = off
+{#- A hook statement: a PostgreSQL setting for the model's own transaction (`set local`);
+    a no-op on DuckDB. -#}
+{% macro local_setting(name, value) -%}
+    {{ return(adapter.dispatch('local_setting', 'chs_waiting_lists')(name, value)) }}
 {%- endmacro %}
 
-{% macro default__prefer_hash_joins() -%}
+{% macro postgres__local_setting(name, value) -%}
+    set local {{ name }} = {{ value }}
+{%- endmacro %}
+
+{% macro default__local_setting(name, value) -%}
     select 1
 {%- endmacro %}
 

@@ -45,14 +45,18 @@
 {%- endmacro %}
 
 {#- For tests of int_community_health_data_built, the last incremental model: the objects
-    trust_metrics does not show yet (new, or changed since). `alias` is the test's alias
-    for the model. trust_metrics is built after these tests and not when they fail. -#}
+    trust_metrics does not show yet (new, or changed since), in the months its source
+    covers (int_trust_metrics_deduplicated; the test declares that dependency). Objects of
+    months the source lacks are never shown there: they are checked by a full build, and
+    are not re-read by every build after. `alias` is the test's alias for the model.
+    trust_metrics is built after these tests and not when they fail. -#}
 {% macro community_health_data_not_yet_published(alias) -%}
     {%- set published = scope_consumer('trust_metrics') -%}
     {%- if published is none -%}
         1 = 1
     {%- else -%}
-        not exists (
+        {{ alias }}.period in (select trust_months.period from {{ ref('int_trust_metrics_deduplicated') }} as trust_months)
+        and not exists (
             select 1 from {{ published }} as published
             where
                 published.trust_code = {{ alias }}.trust_code
@@ -101,4 +105,24 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The releases of the months trust_metrics holds, as a filter on `column`: the tests on
+    trust_metrics judge trust coverage in the months its source (the extract or the live
+    table) covers. Older workbooks landed for longer trends reach the community marts but
+    not trust_metrics, which holds its source's months only. The releases are looked up
+    first and inlined, so a test reads their rows only (an index probe on PostgreSQL),
+    whatever the number of months landed. -#}
+{% macro in_trust_metrics_months(column='file_sha256') -%}
+    {%- if not execute -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.trust_metrics'] -%}
+    {%- set in_trust_metrics -%}
+        releases.reporting_period in (
+            select trust_metrics.period
+            from {{ api.Relation.create(node.database, node.schema, node.alias) }} as trust_metrics
+        )
+    {%- endset -%}
+    {{ return(file_sha256_in(current_releases(in_trust_metrics), column)) }}
 {%- endmacro %}

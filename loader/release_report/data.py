@@ -23,6 +23,7 @@ Row = dict[str, Any]
 # project once the capacity mart / the anomaly flags are there), else "not available".
 CAPACITY_RELATION = "rpt_release_capacity"
 ANOMALIES_RELATION = "rpt_release_anomalies"
+TREND_MONTHS = 12  # the trusts' trend charts (section 5): this many months up to the report's
 
 
 @dataclass
@@ -34,7 +35,7 @@ class ReportData:
     national_services: list[Row]
     service_wait_bands: list[Row]
     trust_summary: list[Row]  # the month's trusts
-    trust_trend: list[Row]  # every trust, every month up to period
+    trust_trend: list[Row]  # every trust, the TREND_MONTHS months up to period
     trust_services: list[Row]
     msk_vs_rtt: list[Row]
     provider_changes: list[Row]
@@ -51,6 +52,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal | float):
         return int(value) if value == int(value) else float(value)
     return value
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` calendar months before `day`'s."""
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _date_literal(day: dt.date) -> str:
@@ -100,7 +107,9 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
     months = landed_months(warehouse)
     period = choose_period(months, asked_period)
     this_month = f"period = {_date_literal(period)}"
-    up_to = f"period <= {_date_literal(period)}"
+    # the trusts' trends: the TREND_MONTHS months up to the report's (not every month held)
+    trend_start = _months_before(period, TREND_MONTHS)
+    trend_months = f"period > {_date_literal(trend_start)} and period <= {_date_literal(period)}"
 
     def read(relation: str, columns: str, where: str, order_by: str) -> list[Row]:
         return read_rows(warehouse, relation, columns, where, order_by)
@@ -115,9 +124,10 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
         "period, trust_code, trust_name, icb_code, icb_name, services_reported, total_waiting, "
         "wait_52_plus_weeks, wait_104_plus_weeks, pct_over_18_weeks, long_wait_rank, over_18_weeks_rank, "
         "list_size_rank",
-        up_to,
+        trend_months,
         "trust_code, period",
     )
+    up_to = f"period <= {_date_literal(period)}"
     return ReportData(
         period=period,
         months=[month for month in months if month <= period],

@@ -27,9 +27,7 @@ trust_services as (
     select * from {{ ref('int_trust_community_services_aggregated') }}
     where
         total_waiting is not null
-        {%- if is_incremental() %}
-            and {{ release_not_yet_processed() }}
-        {%- endif %}
+        and {{ releases_to_process() }}
 
 ),
 

@@ -7,9 +7,12 @@
 {#-
     Incremental by release (macros/incremental_by_release.sql), like the staging model it
     reads: a run pivots only releases it has not pivoted with the current seeds, so
-    editing chs_services.csv or chs_wait_bands.csv reprocesses every release.
+    editing chs_services.csv or chs_wait_bands.csv reprocesses every release. Indexed on
+    period and org_type too (PostgreSQL): the views over it that read one month or the
+    National rows (the release report's) then read those rows, not every month held.
 -#}
-{{ config(**incremental_by_release_config(['file_sha256', 'org_type', 'org_code'])) }}
+{%- set indexed_columns = ['period', 'org_type'] %}
+{{ config(**incremental_by_release_config(['file_sha256', 'org_type', 'org_code'], indexed_columns=indexed_columns)) }}
 -- depends_on: {{ source('raw_chs', 'load_log') }}
 
 {%- set unknown_service = raise_error(
@@ -24,9 +27,7 @@ with
 waiting_list_values as (
 
     select * from {{ ref('stg_chs__waiting_list_values') }}
-    {%- if is_incremental() %}
-    where {{ release_not_yet_processed() }}  -- noqa: LT02
-    {%- endif %}
+    where {{ releases_to_process() }}
 
 ),
 

@@ -18,7 +18,9 @@
     the number held. delete+insert on the grain replaces a re-flagged month's rows.
     flagged_by_invocation scopes the anomaly tests to the rows this build flagged.
 -#}
-{%- set model_config = incremental_by_release_config(['org_code', 'period', 'flagged_by_invocation']) -%}
+{%- set model_config = incremental_by_release_config(
+    ['org_code', 'period', 'flagged_by_invocation'], batched=false
+) -%}
 {%- do model_config.update({
     'incremental_strategy': 'delete+insert',
     'unique_key': ['org_level', 'org_code', 'period'],

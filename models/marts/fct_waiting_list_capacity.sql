@@ -27,7 +27,11 @@
     this SQL or macros/capacity.sql run `dbt build --full-refresh --select
     fct_waiting_list_capacity`.
 -#}
-{{ config(**incremental_by_release_config(['file_sha256', 'period'], unique_key='period')) }}
+{#- indexed on dbt_invocation_id too (PostgreSQL): its tests read the rows this run wrote -#}
+{%- set model_config = incremental_by_release_config(
+    ['file_sha256', 'period'], unique_key='period', indexed_columns=['dbt_invocation_id']
+) %}
+{{ config(**model_config) }}
 -- depends_on: {{ source('raw_chs', 'load_log') }}
 
 {%- set history_months = var('capacity_history_months') | int %}

@@ -8,10 +8,11 @@
 
 with
 
-community_waits as (
+-- a row per provider and month landed (not one per service)
+provider_months as (
 
-    select * from {{ ref('int_community_waits_pivoted') }}
-    where org_type = 'Provider'
+    select * from {{ ref('int_organisation_months_flagged') }}
+    where org_level = 'provider'
 
 ),
 
@@ -36,15 +37,15 @@ known_trusts as (
 unmapped_providers as (
 
     select
-        community_waits.org_code,
-        max(community_waits.org_name) as org_name,
-        min(community_waits.period) as first_period,
-        max(community_waits.period) as last_period
-    from community_waits
+        provider_months.org_code,
+        max(provider_months.org_name) as org_name,
+        min(provider_months.period) as first_period,
+        max(provider_months.period) as last_period
+    from provider_months
     left join trust_mapping
-        on community_waits.org_code = trust_mapping.org_code
+        on provider_months.org_code = trust_mapping.org_code
     where trust_mapping.org_code is null
-    group by community_waits.org_code
+    group by provider_months.org_code
 
 ),
 

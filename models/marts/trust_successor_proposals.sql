@@ -12,13 +12,6 @@
 
 with
 
-community_waits as (
-
-    select * from {{ ref('int_community_waits_pivoted') }}
-    where org_type = 'Provider'
-
-),
-
 trust_mapping as (
 
     select * from {{ ref('int_trust_mapping_resolved') }}
@@ -66,6 +59,21 @@ vanished as (
     left join trust_mapping
         on last_reports.org_code = trust_mapping.org_code
     where provider_months.total_waiting > 0 and trust_mapping.successor_code is null
+
+),
+
+-- the Provider rows of the months compared: a vanished provider's last month and the
+-- month after (not every month held)
+community_waits as (
+
+    select * from {{ ref('int_community_waits_pivoted') }}
+    where
+        org_type = 'Provider'
+        and period in (
+            select vanished.last_period from vanished
+            union
+            select vanished.vanished_from from vanished
+        )
 
 ),
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -145,8 +148,9 @@ def duckdb_target(workdir: Path) -> Target:
     return Target("duckdb", env, workdir)
 
 
-def postgres_target(workdir: Path) -> Target:
-    """A fresh database on the server named by CHS_PG_HOST; skip when none is configured."""
+def postgres_target(workdir: Path, template: str | None = None) -> Target:
+    """A fresh database on the server named by CHS_PG_HOST (a copy of database `template`
+    when given); skip when none is configured."""
     if not os.environ.get("CHS_PG_HOST"):
         pytest.skip("no PostgreSQL configured (set CHS_PG_HOST; .ci/run starts one)")
     import psycopg
@@ -155,18 +159,23 @@ def postgres_target(workdir: Path) -> Target:
     env = base_env(workdir)
     dbname = f"chs_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(**pg_connect_args(env), autocommit=True) as con:
-        con.execute(f"create database {dbname}")
+        con.execute(f"create database {dbname}" + (f" template {template}" if template else ""))
     env["CHS_PG_DBNAME"] = dbname
     return Target("postgres", env, workdir)
 
 
 def drop_postgres(target: Target) -> None:
+    drop_database(target.env, target.env["CHS_PG_DBNAME"])
+
+
+def drop_database(env: dict[str, str], dbname: str) -> None:
+    """Drop `dbname`, connected as `env` says to the server's own database (CHS_PG_DBNAME)."""
     import psycopg
 
-    admin = dict(target.env)
+    admin = dict(env)
     admin["CHS_PG_DBNAME"] = os.environ.get("CHS_PG_DBNAME", "postgres")
     with psycopg.connect(**pg_connect_args(admin), autocommit=True) as con:
-        con.execute(f"drop database if exists {target.env['CHS_PG_DBNAME']} with (force)")
+        con.execute(f"drop database if exists {dbname} with (force)")
 
 
 def _land_and_build(target: Target) -> Target:
@@ -175,18 +184,97 @@ def _land_and_build(target: Target) -> Target:
     return target
 
 
-@pytest.fixture(scope="session")
-def built_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Target:
-    """All 12 real workbooks and the extract landed into DuckDB, and `dbt build` passed."""
-    return _land_and_build(duckdb_target(tmp_path_factory.mktemp("built_duckdb")))
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path` for the block, waiting for any other holder."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class SharedBuilds:
+    """The session's warehouses, landed and built once per test run in a directory every
+    pytest-xdist worker sees (their basetemps' parent; without xdist, the session's own
+    basetemp): the first worker to ask for a target builds it while any other that asks
+    waits. Each worker then works on a private copy (a file copy; a database made with the
+    built one as its template), as tests write into theirs. The last worker to finish drops
+    the shared PostgreSQL database."""
+
+    root: Path
+
+    def state(self, name: str) -> Path:
+        """The shared build's state: {"dbname": PostgreSQL database or "", "failed": why, when it did}."""
+        return self.root / f"shared_{name}.json"
+
+    def record(self, name: str, **state: str) -> None:
+        self.state(name).write_text(json.dumps(state), encoding="utf-8")
+
+    @contextmanager
+    def built(self, name: str) -> Iterator[tuple[Path, dict[str, str]]]:
+        """(work directory, state) of the shared build of target `name`, building it if
+        no worker has; its lock is held for the block, so copies are made one at a time
+        (PostgreSQL copies a template only while no other session is connected to it)."""
+        workdir = self.root / f"shared_{name}"
+        with file_lock(self.root / f"shared_{name}.lock"):
+            if not self.state(name).exists():
+                target = duckdb_target(workdir) if name == "duckdb" else postgres_target(workdir)
+                dbname = target.env["CHS_PG_DBNAME"] if name == "postgres" else ""
+                self.record(name, dbname=dbname, failed="interrupted while building")
+                try:
+                    _land_and_build(target)
+                except Exception as exc:
+                    self.record(name, dbname=dbname, failed=str(exc))
+                    raise
+                self.record(name, dbname=dbname)
+            state: dict[str, str] = json.loads(self.state(name).read_text(encoding="utf-8"))
+            if "failed" in state:
+                pytest.fail(f"the session's {name} warehouse did not build:\n{state['failed']}")
+            yield workdir, state
+
+    def leave(self) -> None:
+        """This worker has finished its tests: the last one drops the shared database."""
+        with file_lock(self.root / "shared_workers.lock"):
+            finished = self.root / "shared_workers_finished"
+            count = int(finished.read_text(encoding="utf-8")) + 1 if finished.exists() else 1
+            finished.write_text(str(count), encoding="utf-8")
+        if count < int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) or not self.state("postgres").exists():
+            return
+        dbname = json.loads(self.state("postgres").read_text(encoding="utf-8"))["dbname"]
+        if dbname:
+            drop_database(dict(os.environ), dbname)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedBuilds]:
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = SharedBuilds(basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp)
+    yield shared
+    shared.leave()
 
 
 @pytest.fixture(scope="session")
-def built_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """The same on PostgreSQL, in a throwaway database."""
-    target = postgres_target(tmp_path_factory.mktemp("built_postgres"))
+def built_duckdb(shared_builds: SharedBuilds, tmp_path_factory: pytest.TempPathFactory) -> Target:
+    """All 12 real workbooks and the extract landed into DuckDB, and `dbt build` passed:
+    this worker's copy of the session's build (warehouse file and dbt's artifacts)."""
+    workdir = tmp_path_factory.mktemp("built_duckdb")
+    with shared_builds.built("duckdb") as (shared, _):
+        shutil.copytree(shared, workdir, dirs_exist_ok=True)
+    return duckdb_target(workdir)
+
+
+@pytest.fixture(scope="session")
+def built_postgres(shared_builds: SharedBuilds, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The same on PostgreSQL: this worker's throwaway database, a copy of the session's."""
+    workdir = tmp_path_factory.mktemp("built_postgres")
+    with shared_builds.built("postgres") as (shared, state):
+        shutil.copytree(shared, workdir, dirs_exist_ok=True)
+        target = postgres_target(workdir, template=state["dbname"])
     try:
-        yield _land_and_build(target)
+        yield target
     finally:
         drop_postgres(target)
 
@@ -201,6 +289,30 @@ def built(request: pytest.FixtureRequest) -> Target:
 @pytest.fixture
 def fresh_duckdb(tmp_path: Path) -> Target:
     return duckdb_target(tmp_path)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def copy_of_built(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """Each target: a private copy of the built warehouse, for tests that write into it (a
+    file copy, or a PostgreSQL database made with the built one as its template), with the
+    built one's settings (its dbt target directory: dbt parses the project partially)."""
+    built: Target = request.getfixturevalue(f"built_{request.param}")
+    env = dict(built.env)
+    if built.name == "duckdb":
+        env["CHS_DUCKDB_PATH"] = str(tmp_path / "warehouse.duckdb")
+        shutil.copy(built.env["CHS_DUCKDB_PATH"], env["CHS_DUCKDB_PATH"])
+        yield Target("duckdb", env, tmp_path)
+        return
+    import psycopg
+
+    env["CHS_PG_DBNAME"] = f"{built.env['CHS_PG_DBNAME']}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(**pg_connect_args(built.env | {"CHS_PG_DBNAME": "postgres"}), autocommit=True) as con:
+        con.execute(f"create database {env['CHS_PG_DBNAME']} template {built.env['CHS_PG_DBNAME']}")
+    target = Target("postgres", env, tmp_path)
+    try:
+        yield target
+    finally:
+        drop_postgres(target)
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@ project is unchanged since its last full build (loader/release.py)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from loader.land import FileResult
 from loader.release import dbt_build_args, project_fingerprint
+from tests.pytest.conftest import PROJECT_DIR, Target
+from tests.pytest.workbooks import write_chs_workbook
 
 
 def test_fingerprint_follows_the_files_dbt_reads(tmp_path: Path) -> None:
@@ -58,3 +61,32 @@ def test_release_selects_what_the_new_files_feed() -> None:
         "source:raw_trust_metrics+",
         *tests_as_selected,
     ]
+
+
+def test_a_build_that_never_ran_shows_no_old_results(fresh_duckdb: Target, tmp_path: Path) -> None:
+    """dbt stops before running a node (here: a yml it cannot parse, in a copy of the
+    project): the release says so, and does not summarise the last build's
+    run_results.json as its own."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "analyses"):
+        source = PROJECT_DIR / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    (project / "models" / "marts" / "_broken.yml").write_text("models: [\n", encoding="utf-8")
+    fresh_duckdb.project_dir = project
+    fresh_duckdb.env["DBT_PROFILES_DIR"] = str(project)
+    fresh_duckdb.env["PYTHONPATH"] = str(PROJECT_DIR)  # the loader, run from the copy
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_chs_workbook(data_dir / "july.xlsx")
+    stale = Path(fresh_duckdb.env["DBT_TARGET_PATH"]) / "run_results.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"results": [{"unique_id": "test.old.passed", "status": "pass"}]}', encoding="utf-8")
+
+    result = fresh_duckdb.run("loader", "release", "--no-fetch", "--data-dir", str(data_dir), check=False)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "data quality: not available (dbt build did not run:" in result.stdout, result.stdout
+    assert "providers: not available (the build did not run)" in result.stdout
+    assert "report: not written (the build failed)" in result.stdout
+    assert not stale.exists()

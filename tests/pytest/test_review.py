@@ -10,7 +10,6 @@ user's schemas and the landed data as they were.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from loader.profiles import load_connection
 from loader.review import ReviewOptions, run_review
-from tests.pytest.conftest import PROJECT_DIR, Target, drop_postgres, pg_connect_args
+from tests.pytest.conftest import PROJECT_DIR, Target
 from tests.pytest.review_change import make_change
 
 pytestmark = pytest.mark.e2e
@@ -45,29 +44,6 @@ def tree(tmp_path: Path) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=PROJECT_DIR, check=False)
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    """A private copy of the built warehouse: a file copy, or a PostgreSQL database made
-    from the built one as its template."""
-    built: Target = request.getfixturevalue(f"built_{request.param}")
-    env = dict(built.env)
-    if built.name == "duckdb":
-        env["CHS_DUCKDB_PATH"] = str(tmp_path / "warehouse.duckdb")
-        shutil.copy(built.env["CHS_DUCKDB_PATH"], env["CHS_DUCKDB_PATH"])
-        yield Target("duckdb", env, tmp_path)
-        return
-    import psycopg
-
-    env["CHS_PG_DBNAME"] = f"{built.env['CHS_PG_DBNAME']}_review"
-    with psycopg.connect(**pg_connect_args(built.env | {"CHS_PG_DBNAME": "postgres"}), autocommit=True) as con:
-        con.execute(f"create database {env['CHS_PG_DBNAME']} template {built.env['CHS_PG_DBNAME']}")
-    target = Target("postgres", env, tmp_path)
-    try:
-        yield target
-    finally:
-        drop_postgres(target)
 
 
 def review(target: Target, tree: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
@@ -97,7 +73,8 @@ def one(target: Target, sql: str) -> int:
     return int(str(target.query(sql)[0][0]))
 
 
-def test_review_of_a_model_change(warehouse: Target, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_of_a_model_change(copy_of_built: Target, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse = copy_of_built
     before = user_state(warehouse)
 
     # The review of no change, and the base's reuse, on DuckDB; the change on both targets

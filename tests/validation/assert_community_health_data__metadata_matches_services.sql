@@ -1,8 +1,9 @@
 -- Metadata consistency. In every community_health_data object, metadata.services_reported,
 -- total_waiting_all_services and services_with_52plus_breaches equal what its
 -- adult_services and cyp_services entries say. Checks the objects trust_metrics does not
--- show yet: it runs before trust_metrics and a failure stops it, so a bad object is
--- checked until it passes (macros/validation_scope.sql).
+-- show yet, in the months its source covers: it runs before trust_metrics and a failure
+-- stops it, so a bad object is checked until it passes (macros/validation_scope.sql).
+-- depends_on: {{ ref('int_trust_metrics_deduplicated') }}
 with
 
 community_health as (

@@ -1,6 +1,8 @@
 -- Every trust code the mapping seed maps to exists in trust_metrics; and every provider
--- the seed maps has its trust in trust_metrics for each month it reports, so its
--- community data has a row to land on. Known exceptions: none in 2024-25.
+-- the seed maps has its trust in trust_metrics for each month it reports that the
+-- trust_metrics source covers, so its community data has a row to land on (older months
+-- landed for longer trends have no trust_metrics rows at all). Known exceptions: none in
+-- 2024-25.
 with
 
 trust_mapping as (
@@ -13,6 +15,7 @@ trust_mapping as (
 community_waits as (
 
     select * from {{ ref('fct_community_waits') }}
+    where {{ in_trust_metrics_months('source_file_sha256') }}
 
 ),
 

@@ -1,15 +1,16 @@
--- Complete coverage. For every landed month, each trust that the mapping matches and
--- that reported a waiting list in that month's workbook (a non-blank total for at least
--- one service, on a Provider row mapped to it) has community_health_data in
--- trust_metrics, and no trust-month has community data without such a source row.
--- Compared trust by trust with the source, not with a fixed count.
--- Known exceptions: none. A mapped trust missing from trust_metrics for a month is
+-- Complete coverage. For every landed month that the trust_metrics source covers, each
+-- trust that the mapping matches and that reported a waiting list in that month's
+-- workbook (a non-blank total for at least one service, on a Provider row mapped to it)
+-- has community_health_data in trust_metrics, and no trust-month has community data
+-- without such a source row. Compared trust by trust with the source, not with a fixed
+-- count. Known exceptions: none. A mapped trust missing from trust_metrics for a month is
 -- reported by assert_trust_mapping__mapped_trusts_in_trust_metrics, not here.
 with
 
 community_waits as (
 
     select * from {{ ref('fct_community_waits') }}
+    where {{ in_trust_metrics_months('source_file_sha256') }}
 
 ),
 

@@ -1,6 +1,6 @@
 -- Temporal consistency (warning, not an error: providers join and leave the collection).
--- Lists trusts with community data in fewer months than were landed, with the months
--- they do have, for the release notes.
+-- Lists trusts with community data in fewer months than were landed (of the months
+-- trust_metrics holds: its source's), with the months they do have, for the release notes.
 {{ config(severity='warn', store_failures=true) }}
 
 with
@@ -20,7 +20,9 @@ releases as (
 
 landed as (
 
-    select count(distinct reporting_period) as months_landed from releases
+    select count(distinct releases.reporting_period) as months_landed
+    from releases
+    where releases.reporting_period in (select trust_metrics.period from trust_metrics)
 
 ),
 

@@ -1,28 +1,38 @@
 {#-
     Providers that appear in a month's workbook and not in the month before it landed
     ("new"), or the other way round ("vanished"), with the trust each maps to. The
-    release report's data-quality panel (section 8).
+    release report's data-quality panel (section 8) and the release summary. Providers
+    are read from int_organisation_months_flagged (a row per provider and month), not
+    from the Provider rows of every service in fct_community_waits: the same providers,
+    one row where there were 47.
 -#}
 {{ config(materialized='view') }}
 
 with
 
-community_waits as (
+provider_months as (
 
-    select * from {{ ref('fct_community_waits') }}
-    where org_type = 'Provider'
+    select * from {{ ref('int_organisation_months_flagged') }}
+    where org_level = 'provider'
+
+),
+
+trust_mapping as (
+
+    select * from {{ ref('int_trust_mapping_resolved') }}
 
 ),
 
 providers as (
 
     select
-        period,
-        org_code,
-        max(org_name) as org_name,
-        max(trust_code) as trust_code
-    from community_waits
-    group by period, org_code
+        provider_months.period,
+        provider_months.org_code,
+        provider_months.org_name,
+        trust_mapping.trust_code
+    from provider_months
+    left join trust_mapping
+        on provider_months.org_code = trust_mapping.org_code
 
 ),
 

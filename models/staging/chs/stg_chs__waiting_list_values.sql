@@ -31,9 +31,7 @@ cells as (
         cell_text,
         lower(trim(cell_text)) as cell_key
     from {{ source('raw_chs', 'workbook_cells') }}
-    {%- if is_incremental() %}
-    where {{ release_not_yet_processed() }}  -- noqa: LT02
-    {%- endif %}
+    where {{ releases_to_process() }}
 
 ),
 
@@ -149,35 +147,41 @@ service_columns as (
 
 ),
 
-org_rows as (
+org_cells as (
 
-    -- rows below the header with an organisation type and name; footnotes have neither pair
+    -- the organisation type, code and name cells of the rows below each header row
     select
-        org_types.file_sha256,
-        org_types.sheet_index,
-        org_types.sheet_row,
-        trim(org_types.cell_text) as org_type,
-        nullif(trim(org_codes.cell_text), '') as org_code,
-        trim(org_names.cell_text) as org_name
-    from cells as org_types
+        cells.file_sha256,
+        cells.sheet_index,
+        cells.sheet_row,
+        case when cells.sheet_column = org_columns.type_column then trim(cells.cell_text) end as org_type,
+        case when cells.sheet_column = org_columns.code_column then nullif(trim(cells.cell_text), '') end as org_code,
+        case when cells.sheet_column = org_columns.name_column then trim(cells.cell_text) end as org_name
+    from cells
     inner join org_columns
         on
-            org_types.file_sha256 = org_columns.file_sha256
-            and org_types.sheet_index = org_columns.sheet_index
-            and org_types.sheet_column = org_columns.type_column
-            and org_types.sheet_row > org_columns.header_row
-    inner join cells as org_names
-        on
-            org_types.file_sha256 = org_names.file_sha256
-            and org_types.sheet_index = org_names.sheet_index
-            and org_types.sheet_row = org_names.sheet_row
-            and org_columns.name_column = org_names.sheet_column
-    left join cells as org_codes
-        on
-            org_types.file_sha256 = org_codes.file_sha256
-            and org_types.sheet_index = org_codes.sheet_index
-            and org_types.sheet_row = org_codes.sheet_row
-            and org_columns.code_column = org_codes.sheet_column
+            cells.file_sha256 = org_columns.file_sha256
+            and cells.sheet_index = org_columns.sheet_index
+            and cells.sheet_row > org_columns.header_row
+            and cells.sheet_column in (org_columns.type_column, org_columns.code_column, org_columns.name_column)
+
+),
+
+org_rows as (
+
+    -- one row per organisation: rows with an organisation type and name (footnotes have
+    -- neither pair). Grouped, not self-joined: every join here has a key that matches at
+    -- most one row per sheet, so no plan can multiply rows (see README, Performance)
+    select
+        file_sha256,
+        sheet_index,
+        sheet_row,
+        max(org_type) as org_type,
+        max(org_code) as org_code,
+        max(org_name) as org_name
+    from org_cells
+    group by file_sha256, sheet_index, sheet_row
+    having max(org_type) is not null and max(org_name) is not null
 
 ),
 
