@@ -237,14 +237,22 @@ def _what_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 def node_changes(state: dict[str, Any]) -> NodeChanges:
     """Models, seeds, snapshots and tests that differ between the two manifests: their
-    file (SQL or CSV), their config, or their contract."""
+    file (SQL or CSV), their config, or their contract.
+
+    Only enabled nodes count: dbt keeps a test on a disabled model (stg_trust_metrics__live
+    unless trust_metrics_source is `live`) in ``nodes`` with ``enabled: false`` after one
+    parse and leaves it out after another, so a node disabled on both sides is no change."""
     artifacts = state.get("artifacts") or {}
     base = ((artifacts.get("base") or {}).get("manifest") or {}).get("nodes") or {}
     current = ((artifacts.get("current") or {}).get("manifest") or {}).get("nodes") or {}
     kinds = ("model.", "seed.", "snapshot.", "test.")
 
     def relevant(nodes: dict[str, Any]) -> set[str]:
-        return {unique_id for unique_id in nodes if unique_id.startswith(kinds)}
+        return {
+            unique_id
+            for unique_id, node in nodes.items()
+            if unique_id.startswith(kinds) and (node.get("config") or {}).get("enabled", True) is not False
+        }
 
     def name(unique_id: str) -> str:
         node = current.get(unique_id) or base.get(unique_id) or {}

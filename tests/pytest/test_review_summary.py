@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loader.review_summary import render_review
+from loader.review_summary import NodeChanges, node_changes, render_review
 
 
 def frame(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
@@ -105,3 +105,24 @@ def test_a_failed_check_is_reported_and_fails_the_review() -> None:
     assert not complete
     assert "- FAILED fct values: Invalid primary key" in text
     assert "4 checks (recce.yml), 1 failed." in text
+
+
+def test_a_test_on_a_disabled_model_is_no_change() -> None:
+    """dbt keeps a test on a disabled model in one manifest's nodes (enabled: false) and not
+    in the other's (stg_trust_metrics__live's test, make review): neither added nor removed."""
+    test_id = "test.p.not_null_columns_stg_live_trust_code__period.0d0d3515a2"
+    disabled_test = {"name": "not_null_columns_stg_live", "resource_type": "test", "config": {"enabled": False}}
+    enabled_test = {**disabled_test, "config": {"enabled": True}}
+    unchanged = state({"fct": (20, 20)}, 10, (MONTHS, MONTHS))
+    unchanged["artifacts"]["base"]["manifest"]["nodes"][test_id] = disabled_test
+    unchanged["artifacts"]["current"]["manifest"]["disabled"] = {"model.p.stg_live": [{"resource_type": "model"}]}
+    assert node_changes(unchanged) == NodeChanges(modified=["fct (SQL)"], added=[], removed=[])
+    text, _ = render_review(unchanged, "main", "pr")
+    assert "- removed:" not in text
+    # a test that was enabled on the base and is gone from this tree is still removed
+    unchanged["artifacts"]["base"]["manifest"]["nodes"][test_id] = enabled_test
+    assert node_changes(unchanged).removed == ["not_null_columns_stg_live (test)"]
+    # and one that a change enables is new
+    unchanged["artifacts"]["current"]["manifest"]["nodes"][test_id] = enabled_test
+    unchanged["artifacts"]["base"]["manifest"]["nodes"][test_id] = disabled_test
+    assert node_changes(unchanged).added == ["not_null_columns_stg_live (test)"]
