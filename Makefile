@@ -1,5 +1,7 @@
 # One entry point. `make build` is the main job, `make test` the test suite; both create
-# the project's virtual environment (.venv) on first use.
+# the project's virtual environment (.venv) on first use: the main job with what it needs
+# (requirements.txt), the tests, lint and review with the development set on top
+# (requirements-dev.txt).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,7 +20,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export CHS_TARGET
 
-.PHONY: help setup build land dbt-build release publish test lint format dq-summary propose-mapping bench clean review review-server bench-review report docs
+.PHONY: help setup setup-dev build land dbt-build release publish test lint format dq-summary propose-mapping bench clean review review-server bench-review report docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,7 +30,13 @@ $(BIN)/dbt: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-setup: $(BIN)/dbt  ## create .venv with the pinned dependencies
+setup: $(BIN)/dbt  ## create .venv with what the main job needs (requirements.txt, pinned)
+
+$(VENV)/.dev-installed: $(BIN)/dbt requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup-dev: $(VENV)/.dev-installed  ## add the development set: pytest, sqlfluff, ruff, mypy, playwright (requirements-dev.txt)
 
 build: land dbt-build  ## MAIN JOB: land every workbook and the extract, then dbt build (default DuckDB)
 
@@ -44,16 +52,16 @@ release: setup  ## monthly release: fetch new/revised workbooks into CHS_DATA_DI
 publish: setup  ## community_health_data into the live trust_metrics table (PostgreSQL; CHS_LIVE_SCHEMA / CHS_LIVE_TABLE)
 	$(BIN)/python -m loader publish
 
-test: setup $(REVIEW_VENV)/bin/recce  ## the test suite on every core (PostgreSQL tests run when CHS_PG_HOST is set)
+test: setup-dev $(REVIEW_VENV)/bin/recce  ## the test suite on every core (PostgreSQL tests run when CHS_PG_HOST is set)
 	$(BIN)/pytest -n auto --dist worksteal --durations=15
 
-lint: setup  ## sqlfluff (on every core), ruff and mypy
+lint: setup-dev  ## sqlfluff (on every core), ruff and mypy
 	$(BIN)/sqlfluff lint --processes 0 models tests macros analyses
 	$(BIN)/ruff check loader tests bench
 	$(BIN)/ruff format --check loader tests bench
 	$(BIN)/mypy
 
-format: setup  ## apply sqlfluff and ruff fixes
+format: setup-dev  ## apply sqlfluff and ruff fixes
 	$(BIN)/sqlfluff fix models tests macros analyses
 	$(BIN)/ruff format loader tests bench
 
@@ -93,13 +101,13 @@ $(REVIEW_VENV)/bin/recce: requirements-review.txt
 	$(REVIEW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-review.txt
 	@touch $@
 
-review: setup $(REVIEW_VENV)/bin/recce  ## what this tree does to the data vs BASE (git ref, default origin/main): target/review.md
+review: setup-dev $(REVIEW_VENV)/bin/recce  ## what this tree does to the data vs BASE (git ref, default origin/main): target/review.md
 	$(BIN)/python -m loader review --base "$(BASE)" --recce-venv $(REVIEW_VENV)
 
-bench-review: setup $(REVIEW_VENV)/bin/recce  ## benchmark: a data review of the 12 months on DuckDB (bench/review.py)
+bench-review: setup-dev $(REVIEW_VENV)/bin/recce  ## benchmark: a data review of the 12 months on DuckDB (bench/review.py)
 	$(BIN)/python bench/review.py
 
-review-server: setup $(REVIEW_VENV)/bin/recce  ## recce server on 127.0.0.1:REVIEW_PORT over the last review (locks the DuckDB file)
+review-server: setup-dev $(REVIEW_VENV)/bin/recce  ## recce server on 127.0.0.1:REVIEW_PORT over the last review (locks the DuckDB file)
 	$(BIN)/python -m loader review-server --recce-venv $(REVIEW_VENV) --port $(REVIEW_PORT)
 
 clean:  ## remove dbt artefacts and the local DuckDB warehouse
