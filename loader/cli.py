@@ -20,7 +20,7 @@ from loader.land import land_paths
 from loader.limits import Limits
 from loader.lock import warehouse_lock
 from loader.profiles import load_connection
-from loader.publish import PublishOptions, run_publish
+from loader.publish import DEFAULT_MIN_FOUND, DEFAULT_RETRIES, DEFAULT_RETRY_WAIT, PublishOptions, run_publish
 from loader.release import ReleaseOptions, run_release
 from loader.report import dq_summary, propose_mapping, propose_successors
 from loader.review import ReviewOptions, run_review, serve
@@ -97,6 +97,29 @@ def _parser() -> argparse.ArgumentParser:
         "--create-index",
         action="store_true",
         help="also create the GIN index on community_health_data the status report recommends (needs the owner)",
+    )
+    publish.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help="run the transaction again up to N times when another writer commits to the same rows meanwhile "
+        f"(default {DEFAULT_RETRIES})",
+    )
+    publish.add_argument(
+        "--retry-wait",
+        type=float,
+        default=DEFAULT_RETRY_WAIT,
+        metavar="SECONDS",
+        help=f"wait before the first retry, doubled before each next one (default {DEFAULT_RETRY_WAIT:g})",
+    )
+    publish.add_argument(
+        "--min-found",
+        type=float,
+        default=DEFAULT_MIN_FOUND,
+        metavar="PERCENT",
+        help="stop, changing nothing, when the live table shows fewer than this share of the trust-months the "
+        f"marts cover: row-level security, the wrong table, an empty one (default {DEFAULT_MIN_FOUND:g})",
     )
     _add_target(publish)
 
@@ -304,7 +327,14 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    options = PublishOptions(dry_run=args.dry_run, rollback=args.rollback, create_index=args.create_index)
+    options = PublishOptions(
+        dry_run=args.dry_run,
+        rollback=args.rollback,
+        create_index=args.create_index,
+        retries=args.retries,
+        retry_wait=args.retry_wait,
+        min_found=args.min_found,
+    )
     return run_publish(load_connection(args.target, args.profiles_dir), options, print)
 
 

@@ -16,6 +16,14 @@ own loader matches them), never inserts a row, and:
 - runs the status report's coverage query on the live table before it commits
   (``analyses/publish_check_coverage.sql``) and commits only if every month matches the
   marts;
+- stops, changing nothing, when the live table shows fewer than ``--min-found`` percent
+  of the trust-months the marts cover (row-level security without a policy for the role,
+  the wrong table, an empty one): otherwise every trust-month is merely "missing" and the
+  coverage check passes on a table the role cannot see;
+- retries its transaction (``--retries``, back-off from ``--retry-wait`` seconds, doubled
+  each time) when another writer commits to the same rows meanwhile (the RTT loader on
+  the live table: "could not serialize access due to concurrent update"), one line per
+  retry, and gives up with one line after the last;
 - refuses to run after a failed build (the last ``dbt build`` recorded in the warehouse
   by the on-run-end hook), and refuses with one line naming what is missing
   when the role lacks a privilege (it checks before it changes anything).
@@ -27,10 +35,11 @@ here: the SQL here moves the data and checks its own bookkeeping.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from loader import __version__
 from loader.dbt_run import InProcessDbt
@@ -52,7 +61,24 @@ ANALYSES = ("publish_live_table", "publish_plan", "publish_plan_by_month", "publ
 LIVE_COLUMNS = ("id", "trust_code", "period", "data_type", "community_health_data", "updated_at")
 WRITTEN_COLUMNS = ("community_health_data", "updated_at")
 
+# Another writer's commit to rows the transaction is changing (SQLSTATE 40001, "could not
+# serialize access due to concurrent update") or a deadlock with it (40P01): the
+# transaction is rolled back whole, so running it again is safe.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# Three retries waiting 2, 4 and 8 s: the team's RTT loader commits a month's rows in
+# seconds; a conflict that outlasts 14 s is not a passing one, and publish says so.
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_WAIT = 2.0
+# The share of the marts' trust-months (with community data) the live table must show.
+# The team's table holds every one of them (1,152 of 1,152 for Aug 2024 - Jul 2025); one
+# that lags the marts by a month still shows 11 in 12 (92%). A table showing under half
+# is not the table publish is meant for: row-level security hiding it from the role, the
+# wrong schema or table, an empty table.
+DEFAULT_MIN_FOUND = 50.0
+
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,9 @@ class PublishOptions:
     dry_run: bool = False
     rollback: int | None = None  # a publish_id to undo
     create_index: bool = False  # the GIN index on community_health_data, only when asked
+    retries: int = DEFAULT_RETRIES  # after a concurrent update to the same rows
+    retry_wait: float = DEFAULT_RETRY_WAIT  # seconds before the first retry, doubled for each next one
+    min_found: float = DEFAULT_MIN_FOUND  # percent of the marts' trust-months the live table must show
 
 
 @dataclass(frozen=True)
@@ -132,8 +161,9 @@ def run_publish(
                 live = LiveTable(*warehouse.execute(sql["publish_live_table"])[0])
                 _check_live_table(warehouse, live)
                 if options.rollback is not None:
-                    return _rollback(warehouse, live, options.rollback, out)
-                status = _publish(warehouse, live, sql, options, out)
+                    rollback = options.rollback
+                    return _retrying(lambda: _rollback(warehouse, live, rollback, out), live, options, out)
+                status = _retrying(lambda: _publish(warehouse, live, sql, options, out), live, options, out)
                 if options.create_index and not options.dry_run:
                     _create_index(warehouse, live, out)
                 return status
@@ -142,6 +172,60 @@ def run_publish(
     finally:
         if own_dbt:
             dbt.close()
+
+
+def _retrying(attempt: Callable[[], T], live: LiveTable, options: PublishOptions, out: Callable[[str], None]) -> T:
+    """Run one transaction; again, after a back-off, when another writer's commit to the same
+    rows aborted it (RETRYABLE_SQLSTATES): it was rolled back whole, so nothing is lost."""
+    for retry in range(options.retries + 1):
+        try:
+            return attempt()
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if retry == options.retries:
+                raise LoaderError(
+                    f"publish: gave up after {retry + 1} attempt{'s' if retry else ''}: {reason} on {live} each time "
+                    "(another writer keeps changing the same rows); nothing changed; publish again when it has "
+                    "finished (--retries, --retry-wait)"
+                ) from exc
+            wait = options.retry_wait * 2**retry
+            out(
+                f"publish: {reason} on {live} (another writer committed to the same rows); nothing changed; "
+                f"retry {retry + 1} of {options.retries} in {wait:g} s"
+            )
+            logger.debug("publish: retrying after %s", reason)
+            time.sleep(wait)
+    raise AssertionError("not reached")  # the last attempt returns or raises
+
+
+def _check_found(
+    warehouse: Warehouse, live: LiveTable, by_month: list[tuple[Any, ...]], options: PublishOptions
+) -> tuple[int, int]:
+    """The marts' trust-months with community data, and how many of them the live table shows
+    the role; stops, changing nothing, when that is under options.min_found percent."""
+    expected = sum(row[6] for row in by_month)
+    found = sum(row[7] for row in by_month)
+    if expected and found * 100 < options.min_found * expected:
+        role, row_security = warehouse.execute(
+            "select current_user, coalesce((select relrowsecurity from pg_class where oid = to_regclass(%s)), false)",
+            (live.sql,),
+        )[0]
+        causes = [
+            f"row-level security (on for {live}) with no policy for role {role}"
+            if row_security
+            else f"row-level security with no policy for role {role}",
+            "the wrong table or schema (CHS_LIVE_SCHEMA / CHS_LIVE_TABLE)",
+            "an empty table",
+            f"a role without SELECT on {live}",
+        ]
+        raise LoaderError(
+            f"publish: {live} shows {found:,} of the {expected:,} trust-months the marts cover "
+            f"({100 * found / expected:.0f}%, under --min-found {options.min_found:g}%); likely "
+            f"{', '.join(causes[:-1])} or {causes[-1]}; nothing changed"
+        )
+    return found, expected
 
 
 def _check_live_table(warehouse: Warehouse, live: LiveTable) -> None:
@@ -185,6 +269,7 @@ def _publish(
             missing = warehouse.execute(
                 "select trust_code, period from publish_plan where action = 'missing' order by period, trust_code"
             )
+            found, expected = _check_found(warehouse, live, by_month, options)
             to_change = sum(row[1] + row[2] for row in by_month)
             logger.info("publish: %d live rows to change in %s", to_change, live)
             if options.dry_run:
@@ -211,6 +296,7 @@ def _publish(
     out(
         f"checks on {live}: community coverage equals the marts in {len(checks)} of {len(checks)} months"
         + (f" ({latest[0]:%b %Y}: {latest[2]} trusts)" if latest else "")
+        + f"; the live table shows {found:,} of the marts' {expected:,} trust-months"
     )
     return 0
 
@@ -274,7 +360,7 @@ def _report(
 ) -> None:
     out(title)
     out(f"  {'month':<9}{'updated':>9}{'cleared':>9}{'unchanged':>11}{'missing':>9}")
-    for period, update, clear, unchanged, lacking, _ in by_month:
+    for period, update, clear, unchanged, lacking, *_ in by_month:
         out(f"  {period:%b %Y}{update:>10}{clear:>9}{unchanged:>11}{lacking:>9}")
     if missing:
         listed = ", ".join(f"{code} {period:%b %Y}" for code, period in missing[:20])

@@ -10,6 +10,9 @@ twice in April-July 2025). The tests run in file order: the failed build comes l
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +28,7 @@ from tests.pytest.conftest import (
     postgres_target,
     real_workbooks,
 )
-from tests.pytest.live_table import create_live_table
+from tests.pytest.live_table import DDL, create_live_table
 from tests.pytest.test_fetch import revise_july
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
@@ -164,6 +167,137 @@ def test_rollback_restores_the_previous_values_exactly(live: Target) -> None:
     again = live.run("loader", "publish", "--rollback", "3")
     assert "publish 4: rolled back publish 3 on public.trust_metrics: 1156 rows restored" in again.stdout
     assert published(live) == filled
+
+
+def publish_while_another_writer_holds(live: Target, row_id: object, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run publish while another connection (the team's RTT loader) has updated row_id, not
+    yet committed: publish reads its snapshot, then blocks updating that row; the loader
+    commits only once publish is seen waiting on it, so publish's transaction always meets a
+    concurrent update (SQLSTATE 40001). Deterministic: the order is forced by the row lock."""
+    admin = {**pg_connect_args(live.env), "user": "postgres"}
+    command = [sys.executable, "-m", "loader", "publish", *args, "--target", live.name]
+    with psycopg.connect(**admin) as loader, psycopg.connect(**admin, autocommit=True) as watcher:
+        loader.execute(
+            f"update {LIVE} set rtt_data = jsonb_set(rtt_data, '{{trust_total,total_52_plus_weeks}}', '12345'), "
+            "updated_at = now() where id = %s",
+            (row_id,),
+        )
+        process = subprocess.Popen(
+            command, cwd=live.project_dir, env=live.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 180
+            waiting = "select count(*) from pg_stat_activity where %s = any(pg_blocking_pids(pid))"
+            while not watcher.execute(waiting, (loader.info.backend_pid,)).fetchone()[0]:  # type: ignore[index]
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "publish never waited on the other writer's row"
+                time.sleep(0.1)
+            loader.commit()  # the RTT loader's update lands under publish's feet
+            stdout, stderr = process.communicate(timeout=180)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def test_another_writer_on_the_same_rows_is_retried_then_given_up_on(live: Target) -> None:
+    """Two live rows lose their community data (so publish has rows to write); the RTT loader
+    updates one of them while publish runs. Without retries publish gives up in one line,
+    changing nothing; with them it retries once and publishes both, keeping the loader's update."""
+    rows = as_admin(
+        live,
+        f"select id from {LIVE} where data_type = 'monthly' and period = '2025-07-01' "
+        "and community_health_data is not null order by trust_code limit 2",
+    )
+    ids = [row[0] for row in rows]
+    rtt_before = as_admin(live, f"select id, rtt_data::text from {LIVE} where id in ('{ids[0]}', '{ids[1]}')")
+    as_admin(live, f"update {LIVE} set community_health_data = null where id in ('{ids[0]}', '{ids[1]}')")
+    before, publishes = published(live), live.query("select count(*) from raw_chs.publish_log")
+
+    gave_up = publish_while_another_writer_holds(live, ids[0], "--retries", "0")
+    assert gave_up.returncode == 2, gave_up.stdout + gave_up.stderr
+    assert "Traceback" not in gave_up.stderr
+    assert [line for line in gave_up.stderr.splitlines() if line.startswith("error:")] == [
+        "error: publish: gave up after 1 attempt: could not serialize access due to concurrent update on "
+        "public.trust_metrics each time (another writer keeps changing the same rows); nothing changed; "
+        "publish again when it has finished (--retries, --retry-wait)"
+    ]
+    after = published(live)
+    assert after[ids[0]][0] is None and after[ids[1]] == before[ids[1]]  # the loader's commit only
+    assert live.query("select count(*) from raw_chs.publish_log") == publishes
+
+    run = publish_while_another_writer_holds(live, ids[1], "--retry-wait", "0.1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (
+        "publish: could not serialize access due to concurrent update on public.trust_metrics (another writer "
+        "committed to the same rows); nothing changed; retry 1 of 3 in 0.1 s"
+    ) in run.stdout.splitlines()
+    assert "retry 2" not in run.stdout
+    assert "to public.trust_metrics: 2 rows changed" in run.stdout
+    assert live_coverage(live) == mart_coverage(live)
+    # the loader's updates are kept: publish wrote only community_health_data and updated_at
+    assert as_admin(
+        live,
+        f"select count(*) from {LIVE} where id in ('{ids[0]}', '{ids[1]}') "
+        "and rtt_data #>> '{trust_total,total_52_plus_weeks}' = '12345' and community_health_data is not null",
+    ) == [(2,)]
+    for row_id, rtt in rtt_before:  # the RTT figures as the extract has them, for the tests that follow
+        as_admin(live, f"update {LIVE} set rtt_data = '{rtt}' where id = '{row_id}'")
+
+
+def test_a_live_table_the_role_cannot_see_fails_and_changes_nothing(live: Target) -> None:
+    """Row-level security on the live table and no policy for the publishing role: every
+    trust-month would be merely "missing" and the coverage check pass; publish must stop.
+    A policy letting the role see July 2025 only (97 of the 1,152 trust-months) stops it too."""
+    role = live.env["CHS_PG_USER"]
+    before, publishes = published(live), live.query("select count(*) from raw_chs.publish_log")
+    causes = (
+        f"likely row-level security (on for public.trust_metrics) with no policy for role {role}, the wrong "
+        "table or schema (CHS_LIVE_SCHEMA / CHS_LIVE_TABLE), an empty table or a role without SELECT on "
+        "public.trust_metrics; nothing changed"
+    )
+    as_admin(live, f"alter table {LIVE} enable row level security")
+    try:
+        hidden = live.run("loader", "publish", check=False)
+        as_admin(live, f"create policy july_only on {LIVE} to {role} using (period = '2025-07-01')")
+        july = live.run("loader", "publish", check=False)
+    finally:
+        as_admin(live, f"drop policy if exists july_only on {LIVE}")
+        as_admin(live, f"alter table {LIVE} disable row level security")
+    assert hidden.returncode == 2 and "community coverage equals" not in hidden.stdout
+    assert [line for line in hidden.stderr.splitlines() if line.startswith("error:")] == [
+        "error: publish: public.trust_metrics shows 0 of the 1,152 trust-months the marts cover (0%, under "
+        f"--min-found 50%); {causes}"
+    ]
+    assert july.returncode == 2
+    assert [line for line in july.stderr.splitlines() if line.startswith("error:")] == [
+        "error: publish: public.trust_metrics shows 97 of the 1,152 trust-months the marts cover (8%, under "
+        f"--min-found 50%); {causes}"
+    ]
+    assert published(live) == before
+    assert live.query("select count(*) from raw_chs.publish_log") == publishes
+
+
+def test_an_empty_live_table_fails_and_changes_nothing(live: Target) -> None:
+    role = live.env["CHS_PG_USER"]
+    empty = "public.trust_metrics_empty"
+    as_admin(live, DDL.format(table=empty))
+    as_admin(live, f"grant select, update (community_health_data, updated_at) on {empty} to {role}")
+    publishes = live.query("select count(*) from raw_chs.publish_log")
+    live.env["CHS_LIVE_TABLE"] = "trust_metrics_empty"
+    try:
+        run = live.run("loader", "publish", check=False)
+    finally:
+        del live.env["CHS_LIVE_TABLE"]
+        as_admin(live, f"drop table {empty}")
+    assert run.returncode == 2
+    assert [line for line in run.stderr.splitlines() if line.startswith("error:")] == [
+        "error: publish: public.trust_metrics_empty shows 0 of the 1,152 trust-months the marts cover (0%, under "
+        f"--min-found 50%); likely row-level security with no policy for role {role}, the wrong table or schema "
+        "(CHS_LIVE_SCHEMA / CHS_LIVE_TABLE), an empty table or a role without SELECT on public.trust_metrics_empty; "
+        "nothing changed"
+    ]
+    assert live.query("select count(*) from raw_chs.publish_log") == publishes
 
 
 def test_a_role_without_the_grant_fails_cleanly(live: Target) -> None:
