@@ -1,4 +1,6 @@
-"""Command line: ``python -m loader land PATH [PATH ...]`` and friends. Logic lives in modules."""
+"""Command line: ``python -m loader land PATH [PATH ...]`` and friends. Logic lives in modules;
+the user reads DESCRIPTION and each subcommand's help, so every option says what it does
+and its default (tests/pytest/test_cli.py walks the parser)."""
 
 from __future__ import annotations
 
@@ -28,75 +30,130 @@ from loader.warehouse import open_warehouse
 
 logger = logging.getLogger("loader")
 
+DESCRIPTION = (
+    "NHS England's Community Health Services waiting lists: land the monthly workbooks and the "
+    "trust_metrics extract into the warehouse (DuckDB by default, or PostgreSQL), check what dbt built, "
+    "write the release report and publish community_health_data to the live trust_metrics table. "
+    "The main job: `python -m loader land DATA_DIR EXTRACT.csv`, then `dbt build` (both: `make build`); "
+    "each month: `python -m loader release`. `python -m loader COMMAND --help` for a command's options."
+)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m loader", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m loader", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only errors and the summary")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only errors and the summary (default: progress lines too)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     land = commands.add_parser(
         "land",
-        help="land workbooks (every sheet, verbatim) and the trust_metrics extract CSV",
-        description="Land .xlsx workbooks (files or directories) and the trust_metrics extract .csv. "
-        "Each file lands in one transaction; files already landed (same SHA-256) are skipped.",
+        help="land workbooks and the trust_metrics extract into the warehouse",
+        description="Land .xlsx workbooks (files or directories) and the trust_metrics extract .csv: every "
+        "sheet, cell by cell, as published. Each file lands in one transaction; files already landed (same "
+        "SHA-256) are skipped. Then `dbt build` models them.",
     )
-    land.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    land.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a workbook (.xlsx), a directory of them, or the trust_metrics extract (.csv); no default",
+    )
     _add_target(land)
     _add_limits(land, fetching=False)
 
     summary = commands.add_parser(
         "dq-summary",
-        help="data-quality summary of the last dbt build (tests passed, warned, failed, offending rows)",
+        help="data-quality summary of the last dbt build",
+        description="Data-quality summary of the last dbt build: tests passed, warned and failed, with the "
+        "offending rows of each. Exits 1 when a test failed.",
     )
-    summary.add_argument("--run-results", type=Path, default=None, help="default: target/run_results.json")
+    summary.add_argument(
+        "--run-results",
+        type=Path,
+        default=None,
+        help="dbt's run_results.json to read (default: target/run_results.json)",
+    )
 
     fetch_command = commands.add_parser(
         "fetch",
-        help="download the CHS workbooks listed on NHS England's statistics page (new or changed only)",
+        help="download new or revised workbooks from NHS England's statistics page",
+        description="Download the CHS waiting-list workbooks listed on NHS England's statistics page into a "
+        "directory: only those new or changed since the last fetch, each checked before it is kept.",
     )
     _add_source(fetch_command)
-    fetch_command.add_argument("--dest", type=Path, default=_env_path("CHS_DATA_DIR"), required=False)
+    fetch_command.add_argument(
+        "--dest",
+        type=Path,
+        default=_env_path("CHS_DATA_DIR"),
+        required=False,
+        metavar="DIR",
+        help="directory the workbooks are downloaded into (default: env CHS_DATA_DIR; one of the two is needed)",
+    )
     _add_limits(fetch_command, fetching=True)
 
     release = commands.add_parser(
         "release",
-        help="fetch, land what is new or revised, dbt build, and print a release summary",
+        help="the monthly run: fetch, land, build, report (and publish)",
+        description="The monthly run: fetch new or revised workbooks, land them, dbt build what they feed, "
+        "write the release report and print a release summary; with --publish, then publish to the live "
+        "trust_metrics table. Exits 1 when the build fails (and then publishes nothing).",
     )
     _add_source(release)
-    release.add_argument("--no-fetch", action="store_true", help="land and build what is already in the data dir")
+    release.add_argument(
+        "--no-fetch", action="store_true", help="land and build what is already in the data dir (default: fetch first)"
+    )
     release.add_argument(
         "--full-build",
         action="store_true",
         help="dbt build every node (default: only what the new files feed, when the dbt project is unchanged "
         "since the last full build)",
     )
-    release.add_argument("--data-dir", type=Path, default=_env_path("CHS_DATA_DIR"))
-    release.add_argument("--extract", type=Path, default=_env_path("CHS_TRUST_METRICS_CSV"))
+    release.add_argument(
+        "--data-dir",
+        type=Path,
+        default=_env_path("CHS_DATA_DIR"),
+        metavar="DIR",
+        help="directory of the monthly workbooks, fetched into (writable) and landed from "
+        "(default: env CHS_DATA_DIR; one of the two is needed)",
+    )
+    release.add_argument(
+        "--extract",
+        type=Path,
+        default=_env_path("CHS_TRUST_METRICS_CSV"),
+        metavar="CSV",
+        help="the trust_metrics extract, landed when new (default: env CHS_TRUST_METRICS_CSV; none: not landed)",
+    )
     release.add_argument(
         "--publish",
         action="store_true",
         default=os.environ.get("CHS_PUBLISH", "") in ("1", "true", "yes"),
         help="after a successful build, publish community_health_data to the live trust_metrics table "
-        "(env CHS_PUBLISH=1; see `publish`)",
+        "(default: off, unless env CHS_PUBLISH=1; see `publish`)",
     )
     _add_target(release)
     _add_limits(release, fetching=True)
 
     publish = commands.add_parser(
         "publish",
-        help="set community_health_data (and updated_at) on the live trust_metrics table's rows that differ "
-        "from the mart (PostgreSQL)",
+        help="write community_health_data into the live trust_metrics table (PostgreSQL)",
         description="Publish the mart's community_health_data into the live trust_metrics table (env "
         "CHS_LIVE_SCHEMA / CHS_LIVE_TABLE, default public.trust_metrics): one transaction, only the rows "
         "that differ, never an insert, never another column; recorded for --rollback.",
     )
-    publish.add_argument("--dry-run", action="store_true", help="show the plan per month; change nothing")
-    publish.add_argument("--rollback", type=int, metavar="ID", help="restore the rows publish ID changed")
+    publish.add_argument(
+        "--dry-run", action="store_true", help="show the plan per month; change nothing (default: publish)"
+    )
+    publish.add_argument(
+        "--rollback", type=int, metavar="ID", help="restore the rows publish ID changed, instead of publishing"
+    )
     publish.add_argument(
         "--create-index",
         action="store_true",
-        help="also create the GIN index on community_health_data the status report recommends (needs the owner)",
+        help="also create the GIN index on community_health_data the status report recommends (needs the "
+        "table's owner; default: no index)",
     )
     publish.add_argument(
         "--retries",
@@ -125,44 +182,71 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        help="write the release report, one self-contained HTML page (reports/community-waits-YYYY-MM.html)",
+        help="write the release report, one self-contained HTML page",
+        description="Write the release report of a month: one HTML page that opens from disk or an e-mail "
+        "(reports/community-waits-YYYY-MM.html), from the marts the last dbt build made.",
     )
     report.add_argument(
         "--period", default=None, metavar="YYYY-MM", help="month to report (default: the latest landed)"
     )
-    report.add_argument("--out-dir", type=Path, default=None, help="default: env CHS_REPORT_DIR, else reports/")
+    report.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="directory the page is written into (default: env CHS_REPORT_DIR, else reports/)",
+    )
     _add_target(report)
 
     propose = commands.add_parser(
         "propose-mapping",
-        help="print CSV rows for providers that seeds/trust_mapping.csv does not list yet, "
-        "then any for seeds/trust_successors.csv",
+        help="propose seed rows for providers the trust mapping lacks",
+        description="Print CSV rows for the providers that seeds/trust_mapping.csv does not list yet, then any "
+        "for seeds/trust_successors.csv: to review, then add to the seeds.",
     )
     _add_target(propose)
 
     review = commands.add_parser(
         "review",
-        help="what a model change does to the data: base (a git ref) vs this tree, recce checks, target/review.md",
+        help="what a model change does to the data, for a pull request",
+        description="What a model change does to the data: builds the base (a git ref) and this tree side "
+        "by side, runs the recce checks (recce.yml) and writes target/review.md.",
     )
-    review.add_argument("--base", default="origin/main", help="git ref of the base (default origin/main)")
+    review.add_argument("--base", default="origin/main", help="git ref to compare with (default origin/main)")
     review.add_argument(
         "--full", action="store_true", help="build every model of this tree (default: what changed and downstream)"
     )
-    review.add_argument("--rebuild-base", action="store_true", help="even if an earlier review built the same base")
+    review.add_argument(
+        "--rebuild-base",
+        action="store_true",
+        help="build the base even if an earlier review built the same one (default: reuse it)",
+    )
     _add_review_options(review)
 
-    server = commands.add_parser("review-server", help="recce server on 127.0.0.1 over the last review")
-    server.add_argument("--port", type=int, default=8000)
+    server = commands.add_parser(
+        "review-server",
+        help="browse the last review in recce's web page",
+        description="Serve the last review (python -m loader review) with recce on 127.0.0.1, to explore it "
+        "in a browser. Holds the DuckDB file while it runs.",
+    )
+    server.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     _add_review_options(server)
     return parser
 
 
 def _add_review_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--recce-venv", type=Path, default=Path(".venv-review"), help="recce's own environment")
+    command.add_argument(
+        "--recce-venv",
+        type=Path,
+        default=Path(".venv-review"),
+        metavar="DIR",
+        help="recce's own virtual environment (default .venv-review, made by make review)",
+    )
     command.add_argument(
         "--schema-prefix",
         default=os.environ.get("CHS_REVIEW_SCHEMA_PREFIX", ""),
-        help="put before base_ and pr_ (e.g. pr42_: concurrent reviews in one warehouse; env CHS_REVIEW_SCHEMA_PREFIX)",
+        help="put before base_ and pr_ (e.g. pr42_: concurrent reviews in one warehouse; default: none, "
+        "env CHS_REVIEW_SCHEMA_PREFIX)",
     )
     _add_target(command)
 
@@ -176,11 +260,22 @@ def _add_source(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--page-url",
         default=os.environ.get("CHS_SOURCE_URL", DEFAULT_PAGE_URL),
-        help="statistics page listing the workbooks (env CHS_SOURCE_URL)",
+        metavar="URL",
+        help="statistics page listing the workbooks (default: env CHS_SOURCE_URL, else NHS England's page)",
     )
-    command.add_argument("--timeout", type=float, default=30.0, help="seconds a connect or a read may wait")
     command.add_argument(
-        "--retries", type=int, default=3, help="retries of a failed request (network errors, HTTP 5xx), with back-off"
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds a connect or a read may wait (default 30)",
+    )
+    command.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries of a failed request (network errors, HTTP 5xx), with back-off (default 3)",
     )
     allowed = os.environ.get("CHS_ALLOWED_HOSTS", "")
     command.add_argument(

@@ -10,12 +10,13 @@ class LoaderError(Exception):
 
 
 class BadInputError(LoaderError):
-    """A file that cannot be landed: the message names the file and the reason."""
+    """A file that cannot be landed: the message names the file as the user gave it (a file
+    found in a directory: the directory as given, then its name) and the reason."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
+        super().__init__(f"{self.path}: {reason}")
 
     def __reduce__(self) -> tuple[type[BadInputError], tuple[Path, str]]:
         # rebuilt from (path, reason), not from the message: it crosses from parse workers
