@@ -41,13 +41,15 @@ resolved as (
         case
             when trust_successors.predecessor_code is not null
                 then coalesce(
-                    successor_mapping.trust_code,
-                    case when successor_mapping.match_reason = 'not_in_trust_metrics' then successor_mapping.org_code end
-                )
+                        successor_mapping.trust_code,
+                        case
+                            when successor_mapping.match_reason = 'not_in_trust_metrics' then successor_mapping.org_code
+                        end
+                    )
             else coalesce(
-                trust_mapping.trust_code,
-                case when trust_mapping.match_reason = 'not_in_trust_metrics' then trust_mapping.org_code end
-            )
+                    trust_mapping.trust_code,
+                    case when trust_mapping.match_reason = 'not_in_trust_metrics' then trust_mapping.org_code end
+                )
         end as nhs_trust_code
     from trust_mapping
     left join trust_successors

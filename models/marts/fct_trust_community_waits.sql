@@ -77,9 +77,16 @@ aggregated as (
         service_key,
         service_label,
         count(distinct org_code) as provider_count,
-        {%- for measure in waiting_measures() %}
-        cast(sum({{ measure }}) as bigint) as {{ measure }},
-        {%- endfor %}
+        cast(sum(total_waiting) as bigint) as total_waiting,
+        cast(sum(wait_0_1_weeks) as bigint) as wait_0_1_weeks,
+        cast(sum(wait_1_2_weeks) as bigint) as wait_1_2_weeks,
+        cast(sum(wait_2_4_weeks) as bigint) as wait_2_4_weeks,
+        cast(sum(wait_4_12_weeks) as bigint) as wait_4_12_weeks,
+        cast(sum(wait_12_18_weeks) as bigint) as wait_12_18_weeks,
+        cast(sum(wait_18_52_weeks) as bigint) as wait_18_52_weeks,
+        cast(sum(wait_52_plus_weeks) as bigint) as wait_52_plus_weeks,
+        cast(sum(wait_52_104_weeks) as bigint) as wait_52_104_weeks,
+        cast(sum(wait_104_plus_weeks) as bigint) as wait_104_plus_weeks,
         source_file_sha256
     from provider_waits
     group by
@@ -100,9 +107,16 @@ final as (
         aggregated.service_key,
         aggregated.service_label,
         aggregated.provider_count,
-        {%- for measure in waiting_measures() %}
-        aggregated.{{ measure }},
-        {%- endfor %}
+        aggregated.total_waiting,
+        aggregated.wait_0_1_weeks,
+        aggregated.wait_1_2_weeks,
+        aggregated.wait_2_4_weeks,
+        aggregated.wait_4_12_weeks,
+        aggregated.wait_12_18_weeks,
+        aggregated.wait_18_52_weeks,
+        aggregated.wait_52_plus_weeks,
+        aggregated.wait_52_104_weeks,
+        aggregated.wait_104_plus_weeks,
         aggregated.source_file_sha256,
         coalesce(trust_flags.is_rolled_forward, provider_flags.is_rolled_forward) as is_rolled_forward,
         coalesce(trust_flags.is_zero_glitch, provider_flags.is_zero_glitch) as is_zero_glitch,
