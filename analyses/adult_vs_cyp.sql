@@ -1,11 +1,11 @@
 -- Adult vs children and young people's services per month: list size, long waits and
--- the number of providers reporting.
+-- the number of providers reporting (every provider, NHS trust or not).
 with
 
-community_waits as (
+provider_waits as (
 
-    select * from {{ ref('fct_community_waits') }}
-    where org_type = 'Provider' and total_waiting is not null
+    select * from {{ ref('fct_provider_community_waits') }}
+    where total_waiting is not null
 
 )
 
@@ -16,6 +16,6 @@ select
     sum(total_waiting) as total_waiting,
     sum(wait_18_52_weeks) as wait_18_52_weeks,
     sum(wait_52_plus_weeks) as wait_52_plus_weeks
-from community_waits
+from provider_waits
 group by period, service_category
 order by period, service_category

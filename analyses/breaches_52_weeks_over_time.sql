@@ -2,10 +2,9 @@
 -- waiting list they are: is the long tail growing?
 with
 
-community_waits as (
+national_waits as (
 
-    select * from {{ ref('fct_community_waits') }}
-    where org_type = 'National'
+    select * from {{ ref('fct_national_community_waits') }}
 
 )
 
@@ -16,6 +15,6 @@ select
     sum(wait_52_plus_weeks) as wait_52_plus_weeks,
     sum(wait_104_plus_weeks) as wait_104_plus_weeks,
     round(100.0 * sum(wait_52_plus_weeks) / nullif(sum(total_waiting), 0), 2) as pct_52_plus_weeks
-from community_waits
+from national_waits
 group by period, service_category
 order by period, service_category

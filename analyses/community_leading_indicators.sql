@@ -7,6 +7,8 @@
 -- correlation (12 landed months give at most 12, 9 at a 3-month lag): few, so read them as
 -- leads to look at, not findings. England: the National community row against the sum over
 -- the trusts in trust_metrics. Correlations need 6 months paired and some variation.
+-- Trusts of trust_metrics only: the RTT figures are trust_metrics' own, and the NHS trusts it
+-- holds no row for (community, mental health and combined trusts) have none.
 {%- set lags = [-3, -2, -1, 0, 1, 2, 3] %}
 
 with

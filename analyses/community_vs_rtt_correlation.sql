@@ -1,6 +1,8 @@
 -- Community vs RTT: per trust, the correlation over the months between its community
 -- MSK waiting list and its RTT trauma and orthopaedics incomplete pathways. Trusts with
--- at least 6 months of both.
+-- at least 6 months of both. Trusts of trust_metrics only: the RTT figures are trust_metrics'
+-- own, and the NHS trusts it holds no row for (community, mental health and combined
+-- trusts) have none.
 with
 
 trust_metrics as (

@@ -1,30 +1,30 @@
--- Largest waiting lists by service and trust in the latest month: where the volume is.
+-- Largest waiting lists by service and NHS trust in the latest month: where the volume is.
+-- Every NHS trust provider (fct_trust_community_waits), with in_trust_metrics false for an
+-- NHS trust the trust_metrics table holds no row for.
 with
 
-community_waits as (
+trust_services as (
 
-    select * from {{ ref('fct_community_waits') }}
+    select * from {{ ref('fct_trust_community_waits') }}
 
 ),
 
 latest as (
 
-    select max(period) as period from community_waits
+    select max(period) as period from trust_services
 
 )
 
 select
-    community_waits.trust_code,
-    community_waits.org_name,
-    community_waits.service_category,
-    community_waits.service_key,
-    community_waits.total_waiting,
-    community_waits.wait_52_plus_weeks
-from community_waits
+    trust_services.trust_code,
+    trust_services.trust_name,
+    trust_services.in_trust_metrics,
+    trust_services.service_category,
+    trust_services.service_key,
+    trust_services.total_waiting,
+    trust_services.wait_52_plus_weeks
+from trust_services
 inner join latest
-    on community_waits.period = latest.period
-where
-    community_waits.org_type = 'Provider'
-    and community_waits.total_waiting is not null
-order by community_waits.total_waiting desc
+    on trust_services.period = latest.period
+order by trust_services.total_waiting desc, trust_services.trust_code asc, trust_services.service_key asc
 limit 25

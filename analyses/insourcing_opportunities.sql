@@ -4,12 +4,41 @@
 -- the waiting-list pressure and the trend: the list's net weekly growth now (demand -
 -- removals) and the change in list, backlog and pressure over the latest 3 months.
 -- The 25 largest per level; data-quality flags are shown, not filtered.
+-- Trusts: every NHS trust provider. The capacity mart's Trust rows are the trusts of
+-- trust_metrics (in_trust_metrics true); an NHS trust trust_metrics holds no row for is a
+-- Provider row there, taken here as its trust (in_trust_metrics false; its own code, as in
+-- fct_trust_community_waits). in_trust_metrics is null for ICB rows.
 with
+
+capacity_rows as (
+
+    select * from {{ ref('fct_waiting_list_capacity') }}
+    where org_level in ('Trust', 'ICB', 'Provider')
+
+),
+
+trusts_outside_trust_metrics as (
+
+    select * from {{ ref('int_trust_mapping_resolved') }}
+    where not in_trust_metrics and org_code = nhs_trust_code
+
+),
 
 capacity as (
 
-    select * from {{ ref('fct_waiting_list_capacity') }}
-    where org_level in ('Trust', 'ICB')
+    select
+        capacity_rows.*,
+        case
+            when capacity_rows.org_level = 'Provider' then 'Trust' else capacity_rows.org_level
+        end as ranked_level,
+        case
+            when capacity_rows.org_level = 'Trust' then true
+            when capacity_rows.org_level = 'Provider' then false
+        end as in_trust_metrics
+    from capacity_rows
+    left join trusts_outside_trust_metrics
+        on capacity_rows.org_code = trusts_outside_trust_metrics.org_code
+    where capacity_rows.org_level != 'Provider' or trusts_outside_trust_metrics.org_code is not null
 
 ),
 
@@ -41,9 +70,10 @@ three_months_before as (
 ranked as (
 
     select
-        this_month.org_level,
+        this_month.ranked_level as org_level,
         this_month.org_code,
         this_month.org_name,
+        this_month.in_trust_metrics,
         this_month.service_category,
         this_month.service_key,
         this_month.period,
@@ -71,7 +101,7 @@ ranked as (
         this_month.is_bands_not_summing,
         this_month.is_merged_series,
         row_number() over (
-            partition by this_month.org_level
+            partition by this_month.ranked_level
             order by
                 this_month.extra_weekly_capacity_18_weeks desc,
                 this_month.org_code asc,
@@ -80,7 +110,7 @@ ranked as (
     from this_month
     left join three_months_before
         on
-            this_month.org_level = three_months_before.org_level
+            this_month.ranked_level = three_months_before.ranked_level
             and this_month.org_code = three_months_before.org_code
             and this_month.service_category = three_months_before.service_category
             and this_month.service_key = three_months_before.service_key

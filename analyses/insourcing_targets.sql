@@ -1,10 +1,13 @@
--- Insourcing targets: trust services with the most 52+ week waits in the latest month,
+-- Insourcing targets: NHS trust services with the most 52+ week waits in the latest month,
 -- with their share of the service's list and the change since the first month landed.
+-- Every NHS trust provider (fct_trust_community_waits): in_trust_metrics is false for an
+-- NHS trust the trust_metrics table holds no row for (community, mental health and
+-- combined trusts), whose figures are not in community_health_data.
 with
 
 trust_services as (
 
-    select * from {{ ref('int_trust_community_services_aggregated') }}
+    select * from {{ ref('fct_trust_community_waits') }}
 
 ),
 
@@ -38,6 +41,8 @@ earliest as (
 
 select
     latest.trust_code,
+    latest.trust_name,
+    latest.in_trust_metrics,
     latest.service_category,
     latest.service_key,
     latest.total_waiting,
@@ -50,5 +55,5 @@ left join earliest
         latest.trust_code = earliest.trust_code
         and latest.service_category = earliest.service_category
         and latest.service_key = earliest.service_key
-order by latest.wait_52_plus_weeks desc
+order by latest.wait_52_plus_weeks desc, latest.trust_code asc, latest.service_key asc
 limit 25

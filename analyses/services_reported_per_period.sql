@@ -1,5 +1,6 @@
 -- Status report, validation query 3: average, minimum and maximum number of services
--- reported per trust, per period.
+-- reported per trust, per period. About trust_metrics' own community_health_data, so
+-- trusts of trust_metrics only.
 with
 
 community_health as (

@@ -1,5 +1,6 @@
 -- Status report, validation query 2: trusts with community data in fewer than all the
--- months landed, and which months they do have.
+-- months landed, and which months they do have. About trust_metrics' own
+-- community_health_data, so trusts of trust_metrics only.
 with
 
 trust_metrics as (

@@ -59,6 +59,19 @@
     ))
 {%- endmacro %}
 
+{#- Aggregate JSON values into an array, in the order of `order_by` (a stable output). -#}
+{% macro json_array_agg(value_expression, order_by) -%}
+    {{ return(adapter.dispatch('json_array_agg', 'chs_waiting_lists')(value_expression, order_by)) }}
+{%- endmacro %}
+
+{% macro postgres__json_array_agg(value_expression, order_by) -%}
+    jsonb_agg({{ value_expression }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__json_array_agg(value_expression, order_by) -%}
+    to_json(list({{ value_expression }} order by {{ order_by }}))
+{%- endmacro %}
+
 {#- The SQL type of a JSON column. -#}
 {% macro json_type() -%}
     {{ return(adapter.dispatch('json_type', 'chs_waiting_lists')()) }}

@@ -37,6 +37,7 @@ class ReportData:
     trust_summary: list[Row]  # the month's trusts
     trust_trend: list[Row]  # every trust, the TREND_MONTHS months up to period
     trust_services: list[Row]
+    trust_coverage: list[Row]  # the month's list by group of providers (in trust_metrics or not, ...)
     msk_vs_rtt: list[Row]
     provider_changes: list[Row]
     revisions: list[Row]
@@ -121,7 +122,7 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
 
     trust_rows = read(
         "rpt_release_trust_summary",
-        "period, trust_code, trust_name, icb_code, icb_name, services_reported, total_waiting, "
+        "period, trust_code, trust_name, icb_code, icb_name, in_trust_metrics, services_reported, total_waiting, "
         "wait_52_plus_weeks, wait_104_plus_weeks, pct_over_18_weeks, long_wait_rank, over_18_weeks_rank, "
         "list_size_rank",
         trend_months,
@@ -173,6 +174,13 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
             "pct_over_18_weeks, list_size_rank",
             this_month,
             "trust_code, list_size_rank",
+        ),
+        trust_coverage=read(
+            "rpt_release_trust_coverage",
+            "provider_group, organisations, total_waiting, wait_52_plus_weeks, pct_of_england, "
+            "pct_of_england_52_plus_weeks",
+            this_month,
+            "group_order",
         ),
         msk_vs_rtt=read(
             "rpt_release_msk_vs_rtt",

@@ -20,6 +20,16 @@ TRUST_SOURCE = SOURCE.replace(
     "Waiting Lists;", "Waiting Lists, providers mapped to trusts (seeds/trust_mapping.csv), and trust_metrics;"
 )
 
+# the rankings' marker, and the groups of rpt_release_trust_coverage as the page names them
+IN_TRUST_METRICS = {True: "Yes", False: "No"}
+PROVIDER_GROUPS = {
+    "nhs_trusts_in_trust_metrics": "NHS trusts in trust_metrics",
+    "nhs_trusts_not_in_trust_metrics": "NHS trusts not in trust_metrics (community, mental health, combined)",
+    "not_nhs_trusts": "Providers that are not NHS trusts",
+    "not_in_trust_mapping": "Providers not in the trust mapping yet",
+    "published_nationally_only": "Services published nationally only",
+}
+
 # headline cards: measure -> (label, kind); kind decides the unit and how a change reads
 HEADLINES = {
     "patients_waiting": ("Patients waiting, England", "count"),
@@ -252,6 +262,7 @@ def _trusts(data: ReportData, charts: Charts, default_trust: str) -> dict[str, A
             Column("Trust", "trust_name"),
             Column("Code", "trust_code"),
             Column("ICB", "icb"),
+            Column("In trust_metrics", "in_trust_metrics_label"),
             Column("Waiting", "total_waiting", "count"),
             Column("Over 52 wks", "wait_52_plus_weeks", "count"),
             Column("Over 104 wks", "wait_104_plus_weeks", "count"),
@@ -259,7 +270,26 @@ def _trusts(data: ReportData, charts: Charts, default_trust: str) -> dict[str, A
             Column("Rank by % over 18 wks", "over_18_weeks_rank", "count"),
             Column("Rank by list size", "list_size_rank", "count"),
         ],
-        [{**row, "icb": icb_name(row["icb_name"])} for row in data.trust_summary],
+        [
+            {
+                **row,
+                "icb": icb_name(row["icb_name"]),
+                "in_trust_metrics_label": IN_TRUST_METRICS[row["in_trust_metrics"]],
+            }
+            for row in data.trust_summary
+        ],
+    )
+    coverage = Table(
+        f"England's community waiting list by provider group, {month(data.period)}",
+        [
+            Column("Providers", "label"),
+            Column("Organisations", "organisations", "count"),
+            Column("Waiting", "total_waiting", "count"),
+            Column("% of England", "pct_of_england", "pct"),
+            Column("Over 52 wks", "wait_52_plus_weeks", "count"),
+            Column("% of England's over 52 wks", "pct_of_england_52_plus_weeks", "pct"),
+        ],
+        [{**row, "label": PROVIDER_GROUPS[row["provider_group"]]} for row in data.trust_coverage],
     )
     services_by_trust: dict[str, list[Row]] = {}
     for row in data.trust_services:
@@ -271,6 +301,7 @@ def _trusts(data: ReportData, charts: Charts, default_trust: str) -> dict[str, A
         {
             "code": trust["trust_code"],
             "name": display_name(trust["trust_name"]),
+            "in_trust_metrics": trust["in_trust_metrics"],
             "takeaway": takeaways.trust_drill_down(
                 trust, services_by_trust[trust["trust_code"]], trend_by_trust[trust["trust_code"]]
             ),
@@ -335,6 +366,8 @@ def _trusts(data: ReportData, charts: Charts, default_trust: str) -> dict[str, A
         _follows_trust(chart, default_trust)
     return {
         "takeaway": takeaways.trust_rankings(data.trust_summary),
+        "coverage_takeaway": takeaways.trust_coverage(data.trust_coverage),
+        "coverage": coverage,
         "rankings": rankings,
         "drill": drill,
         "drill_tables": drill_tables,
@@ -491,9 +524,14 @@ def build_context(data: ReportData, run: RunSummary | None, generated_at: dt.dat
     """Everything the page template shows, from the month's rows."""
     period = data.period
     charts = Charts(period)
-    # the drill-down starts on the trust with the most 52+ week waits; no trust section at all
-    # for a month trust_metrics does not have yet (a workbook landed before the extract has it)
+    # the drill-down starts on the trust with the most 52+ week waits (every NHS trust with
+    # community data, from the workbook); no MSK/RTT section for a month trust_metrics does
+    # not have yet (a workbook landed before the extract has it)
     default_trust = data.trust_summary[0]["trust_code"] if data.trust_summary else None
+    # the MSK/RTT comparison needs trust_metrics' month (its RTT figures); the rankings only the workbook
+    in_trust_metrics_month = any(
+        row["measure"] == "trust_metrics_trusts" and row["measure_value"] is not None for row in data.headlines
+    )
     return {
         "title": f"Community health services waiting lists: {month(period)}",
         "period": f"{period:%Y-%m}",
@@ -510,7 +548,7 @@ def build_context(data: ReportData, run: RunSummary | None, generated_at: dt.dat
         "largest_services": _largest_services(data, charts),
         "heatmap": _heatmap(data, charts),
         "trusts": _trusts(data, charts, default_trust) if default_trust else None,
-        "msk": _msk_vs_rtt(data, charts, default_trust) if default_trust else None,
+        "msk": _msk_vs_rtt(data, charts, default_trust) if default_trust and in_trust_metrics_month else None,
         "capacity": _capacity(data, charts),
         "dq": _data_quality(data, run),
         "charts": charts,

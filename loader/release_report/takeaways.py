@@ -89,6 +89,23 @@ def trust_rankings(trusts: list[Row]) -> str:
     )
 
 
+def trust_coverage(groups: list[Row]) -> str:
+    """Who the rankings cover and who is left out, from rpt_release_trust_coverage's rows."""
+    by = {row["provider_group"]: row for row in groups}
+    none: Row = {"organisations": 0, "total_waiting": 0, "wait_52_plus_weeks": 0, "pct_of_england": 0}
+    inside, outside = by.get("nhs_trusts_in_trust_metrics", none), by.get("nhs_trusts_not_in_trust_metrics", none)
+    others = by.get("not_nhs_trusts", none)
+    return (
+        f"The rankings cover every NHS trust with community data: {inside['organisations']} in trust_metrics "
+        f"({count(inside['total_waiting'])} patients) and {plural(outside['organisations'], 'NHS trust')} "
+        f"trust_metrics holds no row for, {count(outside['total_waiting'])} patients "
+        f"({pct(outside['pct_of_england'])} of England's list) and {count(outside['wait_52_plus_weeks'])} "
+        "waiting over 52 weeks: community, mental health and combined trusts, where trust_metrics holds "
+        f"acute trusts' rows. {plural(others['organisations'], 'provider')} that are not NHS trusts hold "
+        f"{count(others['total_waiting'])} ({count(others['wait_52_plus_weeks'])} over 52 weeks) and are not ranked."
+    )
+
+
 def trust_drill_down(trust: Row, services: list[Row], trend: list[Row]) -> str:
     largest = next(row for row in services if row["list_size_rank"] == 1)
     text = (

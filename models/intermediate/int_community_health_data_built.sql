@@ -7,6 +7,16 @@
     wait_52_104_weeks / wait_104_plus_weeks appear only in months that publish them.
     last_updated is the release's cover-page date, so rebuilding gives identical JSON.
 
+    Restated series: where a trust's figures count a predecessor's own provider rows
+    (seeds/trust_successors.csv, a merger or a whole service moving: the months before
+    the change, while the predecessor still reported), metadata also holds
+      "restated_from": [{"predecessor_code", "change_kind", "effective_period",
+                         "total_waiting"}, ...]
+    (ordered by predecessor_code; total_waiting is the predecessor's part of
+    total_waiting_all_services), so a reader comparing the trust with NHS England's
+    published figure for its code knows why they differ. Other trust-months have no
+    such key; the other keys are unchanged.
+
     Incremental by release (macros/incremental_by_release.sql): a monthly build makes the
     objects of the new month only; editing trust_mapping.csv (or the seeds the pivot
     reads) remakes every month.
@@ -17,7 +27,19 @@
 {%- set core_pairs = [] -%}
 {%- for band in core_bands -%}{%- do core_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor -%}
 {%- set split_pairs = core_pairs[:] -%}
-{%- for band in split_bands -%}{%- do split_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor %}
+{%- for band in split_bands -%}{%- do split_pairs.extend(["'" ~ band ~ "'", band]) -%}{%- endfor -%}
+{%- set metadata_pairs = [
+    "'last_updated'", "metadata.last_updated",
+    "'services_reported'", "metadata.services_reported",
+    "'total_waiting_all_services'", "metadata.total_waiting_all_services",
+    "'services_with_52plus_breaches'", "metadata.services_with_52plus_breaches",
+] -%}
+{#- the object's keys before metadata, and the metadata of a restated trust-month -#}
+{%- set category_pairs = [
+    "'adult_services'", "coalesce(adult.services, " ~ json_object([]) ~ ")",
+    "'cyp_services'", "coalesce(cyp.services, " ~ json_object([]) ~ ")",
+] -%}
+{%- set restated_metadata_pairs = metadata_pairs + ["'restated_from'", "restatements.restated_from"] %}
 -- depends_on: {{ source('raw_chs', 'load_log') }}
 
 with
@@ -28,6 +50,61 @@ trust_services as (
     where
         total_waiting is not null
         and {{ releases_to_process() }}
+
+),
+
+predecessor_waits as (
+
+    select * from {{ ref('int_community_waits_pivoted') }}
+    where
+        org_type = 'Provider'
+        and total_waiting is not null
+        and {{ releases_to_process() }}
+
+),
+
+trust_mapping as (
+
+    select * from {{ ref('int_trust_mapping_resolved') }}
+    where successor_code is not null and trust_code is not null
+
+),
+
+predecessor_months as (
+
+    -- a predecessor's own rows counted in its successor's trust, per month
+    select
+        trust_mapping.trust_code,
+        predecessor_waits.period,
+        predecessor_waits.org_code as predecessor_code,
+        trust_mapping.successor_change_kind as change_kind,
+        cast(trust_mapping.successor_effective_period as {{ dbt.type_string() }}) as effective_period,
+        cast(sum(predecessor_waits.total_waiting) as bigint) as total_waiting
+    from predecessor_waits
+    inner join trust_mapping
+        on predecessor_waits.org_code = trust_mapping.org_code
+    group by
+        trust_mapping.trust_code,
+        predecessor_waits.period,
+        predecessor_waits.org_code,
+        trust_mapping.successor_change_kind,
+        trust_mapping.successor_effective_period
+
+),
+
+restatements as (
+
+    select
+        trust_code,
+        period,
+        {{ json_array_agg(json_object([
+            "'predecessor_code'", "predecessor_code",
+            "'change_kind'", "change_kind",
+            "'effective_period'", "effective_period",
+            "'total_waiting'", "total_waiting",
+        ]), 'predecessor_code') }} as restated_from
+    from predecessor_months
+    group by trust_code, period
 
 ),
 
@@ -85,16 +162,11 @@ final as (
         metadata.services_reported,
         metadata.total_waiting_all_services,
         metadata.services_with_52plus_breaches,
-        {{ json_object([
-            "'adult_services'", "coalesce(adult.services, " ~ json_object([]) ~ ")",
-            "'cyp_services'", "coalesce(cyp.services, " ~ json_object([]) ~ ")",
-            "'metadata'", json_object([
-                "'last_updated'", "metadata.last_updated",
-                "'services_reported'", "metadata.services_reported",
-                "'total_waiting_all_services'", "metadata.total_waiting_all_services",
-                "'services_with_52plus_breaches'", "metadata.services_with_52plus_breaches",
-            ]),
-        ]) }} as community_health_data,
+        case
+            when restatements.restated_from is null
+                then {{ json_object(category_pairs + ["'metadata'", json_object(metadata_pairs)]) }}
+            else {{ json_object(category_pairs + ["'metadata'", json_object(restated_metadata_pairs)]) }}
+        end as community_health_data,
         metadata.file_sha256,
         '{{ seeds_checksum() }}' as seeds_checksum
     from metadata
@@ -108,6 +180,10 @@ final as (
             metadata.trust_code = cyp.trust_code
             and metadata.period = cyp.period
             and cyp.service_category = 'cyp'
+    left join restatements
+        on
+            metadata.trust_code = restatements.trust_code
+            and metadata.period = restatements.period
 
 )
 

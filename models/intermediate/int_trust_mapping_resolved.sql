@@ -4,6 +4,11 @@
     figures count towards its successor's trust in every month, before the change too, so
     a trust's series compares like with like across a merger. The one place a provider is
     mapped to a trust: every model that builds a trust's series reads it.
+
+    nhs_trust_code widens trust_code to every NHS trust provider: a trust in trust_metrics
+    (trust_code), or an NHS trust the trust_metrics table does not hold
+    (`not_in_trust_metrics`: its own code), successors applied the same way. Null for
+    providers that are not NHS trusts (`not_an_nhs_trust`) and unmapped ones.
 -#}
 with
 
@@ -32,13 +37,43 @@ resolved as (
         case
             when trust_successors.predecessor_code is not null then successor_mapping.trust_code
             else trust_mapping.trust_code
-        end as trust_code
+        end as trust_code,
+        case
+            when trust_successors.predecessor_code is not null
+                then coalesce(
+                        successor_mapping.trust_code,
+                        case
+                            when successor_mapping.match_reason = 'not_in_trust_metrics' then successor_mapping.org_code
+                        end
+                    )
+            else coalesce(
+                    trust_mapping.trust_code,
+                    case when trust_mapping.match_reason = 'not_in_trust_metrics' then trust_mapping.org_code end
+                )
+        end as nhs_trust_code
     from trust_mapping
     left join trust_successors
         on trust_mapping.org_code = trust_successors.predecessor_code
     left join trust_mapping as successor_mapping
         on trust_successors.successor_code = successor_mapping.org_code
 
+),
+
+final as (
+
+    select
+        org_code,
+        org_name,
+        match_reason,
+        mapped_trust_code,
+        successor_code,
+        successor_effective_period,
+        successor_change_kind,
+        trust_code,
+        nhs_trust_code,
+        case when nhs_trust_code is not null then trust_code is not null end as in_trust_metrics
+    from resolved
+
 )
 
-select * from resolved
+select * from final

@@ -216,6 +216,18 @@ def test_analyses_compile_and_run(built: Target) -> None:
             continue
         rows = built.query(path.read_text())
         assert rows, f"{path.name} returned no rows"
+    # the analyses that rank or list trusts cover every NHS trust provider, with a column
+    # saying whether trust_metrics holds it (both kinds reach each list on the real data)
+    for name in ("insourcing_targets.sql", "insourcing_opportunities.sql", "high_volume_services.sql"):
+        sql = (built.workdir / "target" / "compiled" / "chs_waiting_lists" / "analyses" / name).read_text()
+        kinds = built.query(f"select distinct in_trust_metrics from ({sql.strip().rstrip(';')}) as analysis")
+        assert {kind for (kind,) in kinds} - {None} == {True, False}, name
+    # RT5 (Leicestershire Partnership, not in trust_metrics) has the third most 52+ week waits of a service
+    sql = (
+        built.workdir / "target" / "compiled" / "chs_waiting_lists" / "analyses" / "insourcing_targets.sql"
+    ).read_text()
+    ranked = built.query(f"select trust_code, in_trust_metrics, wait_52_plus_weeks from ({sql}) as analysis")
+    assert sorted(ranked, key=lambda row: -int(row[2]))[2] == ("RT5", False, 6022)  # type: ignore[arg-type]
 
 
 def test_every_cell_of_every_sheet_landed(built: Target) -> None:

@@ -76,11 +76,35 @@ def test_july_2025_report_shows_the_marts(built: Target) -> None:
     for measure, value in national_totals(built).items():
         assert int(card_value(page, measure)) == int(value or 0), measure  # England = fct's National rows
     assert int(card_value(page, "patients_waiting")) == 1_195_895
-    # the 97 trusts hold the README's 751,038 (the sum of trust_metrics' total_waiting_all_services)
+    # every NHS trust provider is ranked: the 97 of trust_metrics hold the README's 751,038 (the sum
+    # of trust_metrics' total_waiting_all_services), the 26 NHS trusts trust_metrics has no row for 305,057
     assert built.query(
-        f"select count(*), sum(total_waiting) from marts.rpt_release_trust_summary where period = date '{JULY}'"
-    ) == [(97, 751_038)]
-    assert page.count('<option value="') == 97
+        "select in_trust_metrics, count(*), sum(total_waiting), sum(wait_52_plus_weeks) "
+        f"from marts.rpt_release_trust_summary where period = date '{JULY}' group by in_trust_metrics order by 1"
+    ) == [(False, 26, 305_057, 21_114), (True, 97, 751_038, 57_634)]
+    assert page.count('<option value="') == 123
+    assert page.count(", not in trust_metrics)</option>") == 26
+    # Leicestershire Partnership (RT5), outside trust_metrics, ranks third by 52+ week waits
+    rankings = page.split('id="rankings"', 1)[1].split("</table>", 1)[0]
+    third = rankings.split("<tr>")[4]  # the header row, then ranks 1, 2, 3
+    assert 'data-value="RT5"' in third and ">No<" in third and ">6,022<" in third
+    # who is outside trust_metrics, and why: the groups add up to England
+    coverage = built.query(
+        "select provider_group, organisations, total_waiting, wait_52_plus_weeks from marts.rpt_release_trust_coverage "
+        f"where period = date '{JULY}' order by group_order"
+    )
+    assert coverage == [
+        ("nhs_trusts_in_trust_metrics", 97, 751_038, 57_634),
+        ("nhs_trusts_not_in_trust_metrics", 26, 305_057, 21_114),
+        ("not_nhs_trusts", 21, 136_084, 10_759),
+        ("published_nationally_only", 0, 3_716, 0),
+    ]
+    assert sum(row[2] for row in coverage) == 1_195_895
+    assert (
+        "26 NHS trusts trust_metrics holds no row for, 305,057 patients (25.5% of England&#39;s list) and 21,114 "
+        "waiting over 52 weeks: community, mental health and combined trusts, where trust_metrics holds acute "
+        "trusts&#39; rows. 21 providers that are not NHS trusts hold 136,084 (10,759 over 52 weeks)"
+    ) in page
     # one file, nothing to fetch: no external script, style, font or image
     assert path.stat().st_size < MAX_PAGE_BYTES
     markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", page, flags=re.DOTALL)  # scripts' text aside
@@ -165,13 +189,14 @@ def test_anomaly_panel_lists_the_months_flagged(built_duckdb: Target) -> None:
 @pytest.mark.e2e
 def test_month_not_yet_in_trust_metrics(copy_of_built_duckdb: Target) -> None:
     """A workbook can land before the trust_metrics extract has its month: the England
-    sections are there, the trust sections say why they are not."""
+    sections and the trust rankings (from the workbook) are there, the MSK/RTT section
+    (trust_metrics' RTT figures) says why it is not."""
     copy_of_built_duckdb.execute(f"delete from marts.trust_metrics where period = date '{JULY}'")
     page = write_report(copy_of_built_duckdb).read_text(encoding="utf-8")
     assert int(card_value(page, "patients_waiting")) == 1_195_895
     assert card_value(page, "trusts_with_community_data") == ""
-    assert page.count("the trust_metrics extract does not cover this month yet") == 2
-    assert 'id="trust-select"' not in page
+    assert page.count("the trust_metrics extract does not cover this month yet") == 1
+    assert page.count('<option value="') == 123
 
 
 # Vega-Lite warns that "fit-x" sizing leaves a bar chart's height to its rows ({"step": ...}):
@@ -211,7 +236,7 @@ def _check_report(page: Any, expected: dict[str, str], chart_count: int) -> None
 
     before = _drill_down(page)
     options = page.locator("#trust-select option").evaluate_all("options => options.map(o => o.value)")
-    assert len(options) == 97
+    assert len(options) == 123  # every NHS trust provider, in trust_metrics or not
     in_scatter = page.evaluate(
         "JSON.parse(document.querySelector('script[data-chart=\"chart-msk-rtt\"]').textContent)"
         ".data.values.map(row => row.trust_code)"

@@ -2,7 +2,8 @@
     Community MSK waits against RTT trauma and orthopaedics waits, per trust and month:
     the trust's adult community MSK waiting list and its RTT trauma and orthopaedics
     incomplete pathways (trust_metrics.rtt_data), for trusts with both (RTT pathways
-    above 0: trusts that run the service); and, across the month's trusts, the Pearson
+    above 0: trusts that run the service; so trusts of trust_metrics only, in the months
+    it holds, with the trust's name that month); and, across the month's trusts, the Pearson
     correlation of the two and the number of trusts paired. Release report, section 6.
 -#}
 {{ config(materialized='view') }}
@@ -27,7 +28,7 @@ paired as (
     select
         trust_services.period,
         trust_services.trust_code,
-        trust_services.trust_name,
+        trust_months.trust_name,
         trust_services.total_waiting as msk_waiting,
         cast(
             {{ rtt_measure('trust_months.rtt_data', 'rtt_trauma_orthopaedics_total_incomplete_pathways') }} as bigint

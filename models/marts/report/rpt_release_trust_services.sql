@@ -1,8 +1,9 @@
 {#-
-    Each trust's community waiting list by service and month, for the trusts of
-    trust_metrics with community data (the providers mapped to a trust, added up), with
-    the service's rank by list size within the trust. The release report's drill-down
-    (section 5).
+    Each NHS trust's community waiting list by service and month: every NHS trust provider
+    (fct_trust_community_waits: the trusts of trust_metrics, their providers added up as in
+    community_health_data, and the NHS trusts trust_metrics holds no row for), with
+    in_trust_metrics saying which, and the service's rank by list size within the trust.
+    The release report's drill-down (section 5).
 -#}
 {{ config(materialized='view') }}
 
@@ -10,15 +11,7 @@ with
 
 trust_services as (
 
-    select * from {{ ref('int_trust_community_services_aggregated') }}
-    where total_waiting is not null
-
-),
-
-trust_months as (
-
-    select * from {{ ref('trust_metrics') }}
-    where community_health_data is not null
+    select * from {{ ref('fct_trust_community_waits') }}
 
 ),
 
@@ -33,7 +26,10 @@ measured as (
     select
         trust_services.period,
         trust_services.trust_code,
-        trust_months.trust_name,
+        trust_services.trust_name,
+        trust_services.icb_code,
+        trust_services.icb_name,
+        trust_services.in_trust_metrics,
         trust_services.service_category,
         trust_services.service_key,
         {{ service_name('services.service_label') }} as service_name,
@@ -44,10 +40,6 @@ measured as (
         {{ waiting_in_bands(within_18_weeks=true) }} as waiting_within_18_weeks,
         {{ waiting_in_bands() }} as waiting_in_bands
     from trust_services
-    inner join trust_months
-        on
-            trust_services.trust_code = trust_months.trust_code
-            and trust_services.period = trust_months.period
     inner join services
         on
             trust_services.service_category = services.service_category
@@ -61,6 +53,9 @@ final as (
         period,
         trust_code,
         trust_name,
+        icb_code,
+        icb_name,
+        in_trust_metrics,
         service_category,
         service_key,
         service_name,

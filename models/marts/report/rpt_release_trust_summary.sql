@@ -1,8 +1,10 @@
 {#-
-    Each trust's community waiting list per month (the trusts of trust_metrics with
-    community data), with its name and ICB, its long waits and share over 18 weeks, and
-    its rank among the month's trusts by 52+ week waits, by share over 18 weeks and by
-    list size. The release report's trust rankings and 12-month trends (section 5).
+    Each NHS trust's community waiting list per month (every NHS trust provider with
+    community data: the trusts of trust_metrics and the NHS trusts it holds no row for,
+    in_trust_metrics saying which), with its name and ICB, its long waits and share over
+    18 weeks, and its rank among the month's trusts by 52+ week waits, by share over 18
+    weeks and by list size. The release report's trust rankings and 12-month trends
+    (section 5).
 -#}
 {{ config(materialized='view') }}
 
@@ -14,18 +16,15 @@ trust_services as (
 
 ),
 
-trust_months as (
-
-    select * from {{ ref('trust_metrics') }}
-    where community_health_data is not null
-
-),
-
 per_trust as (
 
     select
         period,
         trust_code,
+        trust_name,
+        icb_code,
+        icb_name,
+        in_trust_metrics,
         count(*) as services_reported,
         cast(sum(total_waiting) as bigint) as total_waiting,
         cast(sum(wait_52_plus_weeks) as bigint) as wait_52_plus_weeks,
@@ -33,7 +32,7 @@ per_trust as (
         cast(sum(waiting_within_18_weeks) as bigint) as waiting_within_18_weeks,
         cast(sum(waiting_in_bands) as bigint) as waiting_in_bands
     from trust_services
-    group by period, trust_code
+    group by period, trust_code, trust_name, icb_code, icb_name, in_trust_metrics
 
 ),
 
@@ -42,9 +41,10 @@ measured as (
     select
         per_trust.period,
         per_trust.trust_code,
-        trust_months.trust_name,
-        trust_months.icb_code,
-        trust_months.icb_name,
+        per_trust.trust_name,
+        per_trust.icb_code,
+        per_trust.icb_name,
+        per_trust.in_trust_metrics,
         per_trust.services_reported,
         per_trust.total_waiting,
         per_trust.wait_52_plus_weeks,
@@ -52,10 +52,6 @@ measured as (
         {{ percent('per_trust.waiting_in_bands - per_trust.waiting_within_18_weeks', 'per_trust.waiting_in_bands') }}
             as pct_over_18_weeks
     from per_trust
-    inner join trust_months
-        on
-            per_trust.trust_code = trust_months.trust_code
-            and per_trust.period = trust_months.period
 
 ),
 
@@ -67,6 +63,7 @@ final as (
         trust_name,
         icb_code,
         icb_name,
+        in_trust_metrics,
         services_reported,
         total_waiting,
         wait_52_plus_weeks,

@@ -1,0 +1,41 @@
+{#-
+    The Region rows of fct_community_waits as published, one row per month x
+    service for each NHS England region: one level, so nobody needs fct_community_waits'
+    mixing rule (org_type) to read it. A view.
+-#}
+{{ config(materialized='view') }}
+
+with
+
+community_waits as (
+
+    select * from {{ ref('fct_community_waits') }}
+    where org_type = 'Region'
+
+),
+
+final as (
+
+    select
+        community_waits.period,
+        community_waits.org_code as region_code,
+        community_waits.org_name as region_name,
+        community_waits.service_category,
+        community_waits.service_key,
+        community_waits.service_label,
+        community_waits.total_waiting,
+        community_waits.wait_0_1_weeks,
+        community_waits.wait_1_2_weeks,
+        community_waits.wait_2_4_weeks,
+        community_waits.wait_4_12_weeks,
+        community_waits.wait_12_18_weeks,
+        community_waits.wait_18_52_weeks,
+        community_waits.wait_52_plus_weeks,
+        community_waits.wait_52_104_weeks,
+        community_waits.wait_104_plus_weeks,
+        community_waits.source_file_sha256
+    from community_waits
+
+)
+
+select * from final
