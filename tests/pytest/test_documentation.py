@@ -157,6 +157,7 @@ def duckdb_connection(built_duckdb: Target) -> Iterator[object]:
     import duckdb
 
     with duckdb.connect(built_duckdb.env["CHS_DUCKDB_PATH"], read_only=True) as con:
+        con.execute(f"set file_search_path = '{PROJECT_DIR}'")  # read_json('bench/results.json')
         yield con
 
 
