@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime
 import decimal
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -41,7 +42,6 @@ class Block:
     text: str
     comment: str = ""  # an HTML comment on the line(s) just before the fence
     expected: list[list[str]] | None = None  # a markdown table just after it: header, then rows
-    tags: set[str] = field(default_factory=set)
 
     @property
     def id(self) -> str:
@@ -79,12 +79,18 @@ def parse_blocks(path: Path) -> list[Block]:
         index += 1  # the closing fence
         previous = next((lines[i] for i in range(start - 1, -1, -1) if lines[i].strip()), "")
         comment = COMMENT.match(previous)
-        block = Block(path, start + 1, language.lower(), info.split(), "\n".join(body), comment.group(1) if comment else "")
+        block = Block(
+            path, start + 1, language.lower(), info.split(), "\n".join(body), comment.group(1) if comment else ""
+        )
         # a markdown table after the block (blank lines between allowed) is its expected result
         after = index
         while after < len(lines) and not lines[after].strip():
             after += 1
-        if after + 1 < len(lines) and lines[after].lstrip().startswith("|") and re.match(r"^\s*\|[\s:|-]+\|\s*$", lines[after + 1]):
+        if (
+            after + 1 < len(lines)
+            and lines[after].lstrip().startswith("|")
+            and re.match(r"^\s*\|[\s:|-]+\|\s*$", lines[after + 1])
+        ):
             rows = [table_row(lines[after])]
             after += 2
             while after < len(lines) and lines[after].lstrip().startswith("|"):
@@ -242,12 +248,27 @@ def loader_subcommands() -> set[str]:
 
 
 def commands(block: Block) -> Iterator[str]:
-    """The block's commands: comments dropped, continued lines joined."""
+    """The block's commands: comments and here-documents dropped, continued lines joined."""
     text = re.sub(r"\\\n\s*", " ", block.text)
+    heredoc_end = None
     for line in text.splitlines():
+        if heredoc_end is not None:
+            heredoc_end = None if line.strip() == heredoc_end else heredoc_end
+            continue
+        heredoc = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        if heredoc:
+            heredoc_end = heredoc.group(1)
+            line = line[: heredoc.start()]
         line = re.sub(r"(^|\s)#.*$", "", line).strip()
         if line:
             yield from (part.strip() for part in re.split(r"&&|;|\|\|", line) if part.strip())
+
+
+def words_of(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:  # an unbalanced quote in a fragment split at ';': words as written
+        return command.split()
 
 
 # environment variables a shell or CI runner sets
@@ -262,7 +283,7 @@ def test_shell_block_names_what_exists(block: Block) -> None:
             f"{block.id}: ${variable} is not set in the block: pasted into a shell it is empty"
         )
     for command in commands(block):
-        words = command.split()
+        words = words_of(command)
         if words[0] == "make" or (len(words) > 1 and "make" in words[:3] and words[0].endswith("=")):
             after = words[words.index("make") + 1 :]
             for word in after:
@@ -275,8 +296,10 @@ def test_shell_block_names_what_exists(block: Block) -> None:
             rest = words[words.index("loader") + 1 :]
             options = [word for word in rest if word.startswith("-")]
             subcommand = next((word for word in rest if not word.startswith("-")), None)
-            assert subcommand in loader_subcommands(), f"{block.id}: no loader subcommand {subcommand!r}"
-            help_text = loader_help(subcommand) + loader_help()
+            assert subcommand is None or subcommand in loader_subcommands(), (
+                f"{block.id}: no loader subcommand {subcommand!r}"
+            )
+            help_text = (loader_help(subcommand) if subcommand else "") + loader_help()
             for option in options:
                 name = option.split("=", 1)[0]
                 assert re.search(rf"(^|[\s\[,]){re.escape(name)}\b", help_text), (
@@ -317,3 +340,22 @@ def test_relative_links_point_at_files(path: Path) -> None:
         assert linked.exists(), f"{path.name}: link to {target}: no such file"
         if anchor and linked.suffix == ".md":
             assert anchor in anchors(linked), f"{path.name}: link to {target}: no such heading"
+
+
+def test_the_checks_catch_what_fails() -> None:
+    """The harness fails on what the issue found: a variable only make sets, a target or a
+    subcommand that does not exist, a figure that is not the query's output."""
+    for text in (
+        '.venv/bin/python -m loader release --no-fetch --data-dir "$CHS_DATA_DIR"',
+        "make buidl",
+        ".venv/bin/python -m loader relase",
+        ".venv/bin/python -m loader report --month 2025-07",
+    ):
+        with pytest.raises(AssertionError):
+            test_shell_block_names_what_exists(Block(README, 1, "bash", [], text))
+    assert matches("751,038", 751038) and matches("87.6", 87.56) and matches("**3,955**", 3954.96)
+    assert not matches("87.5", 87.56) and not matches("751,039", 751038) and not matches("16", 24)
+    with pytest.raises(AssertionError):
+        check_result(Block(README, 1, "sql", [], "", expected=[["a"], ["1"]]), ["a"], [(2,)])
+    with pytest.raises(AssertionError):
+        check_result(Block(README, 1, "sql", [], ""), ["a"], [])
