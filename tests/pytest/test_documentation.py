@@ -359,3 +359,17 @@ def test_the_checks_catch_what_fails() -> None:
         check_result(Block(README, 1, "sql", [], "", expected=[["a"], ["1"]]), ["a"], [(2,)])
     with pytest.raises(AssertionError):
         check_result(Block(README, 1, "sql", [], ""), ["a"], [])
+
+
+INLINE_COMMAND = re.compile(r"`((?:make|\.venv/bin/python -m loader|python -m loader) [^`]+)`")
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=lambda path: str(path.relative_to(PROJECT_DIR)))
+def test_commands_in_the_text_exist(path: Path) -> None:
+    """Commands quoted in the text (`make report PERIOD=2024-12`, `python -m loader publish
+    --dry-run`) name targets, subcommands and options that exist, as in a shell block."""
+    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    for number, command in enumerate(INLINE_COMMAND.findall(text.replace("\n", " "))):
+        if "<" in command or "..." in command or "[" in command:
+            continue  # a synopsis (`release --data-dir DIR [--no-fetch]`), not a command
+        test_shell_block_names_what_exists(Block(path, number, "bash", [], command))
