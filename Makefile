@@ -85,7 +85,7 @@ $(BENCH_VENV)/bin/python: bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	@touch $@
 
-# BENCH_ARGS="--decade /tmp/decade": also ten years of synthetic history (README, Performance)
+# BENCH_ARGS="--decade /tmp/decade": also ten years of synthetic history (docs/performance.md)
 BENCH_ARGS ?=
 
 bench: setup $(BENCH_VENV)/bin/python  ## benchmark: landing, dbt build, backfill and monthly increment

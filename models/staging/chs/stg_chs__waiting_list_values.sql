@@ -171,7 +171,7 @@ org_rows as (
 
     -- one row per organisation: rows with an organisation type and name (footnotes have
     -- neither pair). Grouped, not self-joined: every join here has a key that matches at
-    -- most one row per sheet, so no plan can multiply rows (see README, Performance)
+    -- most one row per sheet, so no plan can multiply rows (see docs/performance.md)
     select
         file_sha256,
         sheet_index,
