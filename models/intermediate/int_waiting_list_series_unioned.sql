@@ -10,8 +10,9 @@
     int_organisation_months_flagged flags (figures rolled forward, a month of zeros, a
     change of x2 or x0.5) is not usable for flows: fct_waiting_list_capacity leaves it out
     of the demand and removals estimates, and the month after it too (its removals start
-    from the flagged list); its list is still reported. ICB, Region and National rows are
-    not flagged.
+    from the flagged list); its list is still reported. So is a Provider or Trust service
+    month that int_service_months_flagged flags (one service's list steps by x5 or x0.2:
+    is_flagged_service_month). ICB, Region and National rows are not flagged.
 -#}
 {%- set measures = waiting_measures() %}
 
@@ -57,6 +58,20 @@ months_flagged as (
         period,
         is_flagged
     from {{ ref('int_organisation_months_flagged') }}
+
+),
+
+service_months_flagged as (
+
+    select
+        org_level,
+        org_code,
+        service_category,
+        service_key,
+        period,
+        is_service_step
+    from {{ ref('int_service_months_flagged') }}
+    where is_service_step
 
 ),
 
@@ -138,13 +153,24 @@ months_usable_for_flows as (
 
     select
         series.*,
-        not coalesce(months_flagged.is_flagged, false) as is_usable_for_flows
+        not (
+            coalesce(months_flagged.is_flagged, false) or coalesce(service_months_flagged.is_service_step, false)
+        ) as is_usable_for_flows,
+        coalesce(months_flagged.is_flagged, false) as is_flagged_organisation_month,
+        coalesce(service_months_flagged.is_service_step, false) as is_flagged_service_month
     from series
     left join months_flagged
         on
             lower(series.org_level) = months_flagged.org_level
             and series.org_code = months_flagged.org_code
             and series.period = months_flagged.period
+    left join service_months_flagged
+        on
+            lower(series.org_level) = service_months_flagged.org_level
+            and series.org_code = service_months_flagged.org_code
+            and series.service_category = service_months_flagged.service_category
+            and series.service_key = service_months_flagged.service_key
+            and series.period = service_months_flagged.period
 
 )
 

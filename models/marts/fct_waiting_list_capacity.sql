@@ -10,8 +10,9 @@
       1. weekly demand = 0-1 week band x demand_uplift;
       2. weekly removals = (last month's total + weekly demand x weeks in the month
          - this month's total) / weeks in the month (none without the month before);
-         a month flagged as an anomaly (is_usable_for_flows false) gives neither, and the
-         month after it no removals;
+         a month flagged as an anomaly (is_usable_for_flows false: the organisation's
+         month, is_flagged_month, or the service's, is_flagged_service_month) gives
+         neither, and the month after it no removals;
       3. both averaged over the latest capacity_history_months calendar months;
       4. from this month's bands: % within 18 weeks, % over 52, mean and 92nd-percentile
          wait (uniform within bands; the open top band at its lower bound);
@@ -227,7 +228,8 @@ final as (
         is_removals_negative,
         is_bands_not_summing,
         is_merged_series,
-        not is_usable_for_flows as is_flagged_month,
+        coalesce(is_flagged_organisation_month, false) as is_flagged_month,
+        coalesce(is_flagged_service_month, false) as is_flagged_service_month,
         ---------- lineage
         cast(file_sha256 as text) as file_sha256,
         cast('{{ seeds_checksum() }}' as text) as seeds_checksum,
