@@ -1,5 +1,8 @@
 -- Insourcing targets: trust services with the most 52+ week waits in the latest month,
 -- with their share of the service's list and the change since the first month landed.
+-- A series with a service step after the first month (int_service_months_flagged: its
+-- list x5 or x0.2 in a month, e.g. a caseload reported for the first time) has no change
+-- since the first month (null, has_service_step true): the step is not a movement.
 with
 
 trust_services as (
@@ -27,6 +30,21 @@ latest as (
 
 ),
 
+service_steps as (
+
+    select
+        service_months.org_code as trust_code,
+        service_months.service_category,
+        service_months.service_key,
+        count(*) as service_steps
+    from {{ ref('int_service_months_flagged') }} as service_months
+    inner join bounds
+        on service_months.period > bounds.first_period and service_months.period <= bounds.latest_period
+    where service_months.org_level = 'trust' and service_months.is_service_step
+    group by service_months.org_code, service_months.service_category, service_months.service_key
+
+),
+
 earliest as (
 
     select trust_services.*
@@ -43,12 +61,20 @@ select
     latest.total_waiting,
     latest.wait_52_plus_weeks,
     round(100.0 * latest.wait_52_plus_weeks / nullif(latest.total_waiting, 0), 1) as pct_52_plus_weeks,
-    latest.wait_52_plus_weeks - earliest.wait_52_plus_weeks as change_since_first_month
+    case
+        when service_steps.service_steps is null then latest.wait_52_plus_weeks - earliest.wait_52_plus_weeks
+    end as change_since_first_month,
+    service_steps.service_steps is not null as has_service_step
 from latest
 left join earliest
     on
         latest.trust_code = earliest.trust_code
         and latest.service_category = earliest.service_category
         and latest.service_key = earliest.service_key
+left join service_steps
+    on
+        latest.trust_code = service_steps.trust_code
+        and latest.service_category = service_steps.service_category
+        and latest.service_key = service_steps.service_key
 order by latest.wait_52_plus_weeks desc
 limit 25
