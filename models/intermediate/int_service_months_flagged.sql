@@ -216,7 +216,7 @@ final as (
         compared.trust_code,
         compared.total_waiting,
         compared.previous_total_waiting,
-        cast(compared.total_waiting as {{ dbt.type_float() }})
+        cast(compared.total_waiting as double precision)
         / nullif(compared.previous_total_waiting, 0) as change_ratio,
         compared.is_service_step,
         {{ service_step_likely_cause(
