@@ -153,3 +153,31 @@ def test_the_report_lists_the_month_s_steps(built: Target) -> None:
             "0 the month before: service reported for the first time, or again",
         ),
     ]
+
+
+def test_a_build_flags_the_new_month_and_the_month_after(copy_of_built_duckdb: Target) -> None:
+    """Incremental like int_organisation_months_flagged: a month the table does not hold (as
+    if June 2025 had just landed) is flagged with the month after it, reading those and the
+    month before; the warn test lists the rows this build wrote (June's 5 provider and 3
+    trust steps, July's 2 and 1), and the rows are those the full build made."""
+    target = copy_of_built_duckdb
+    flags = "intermediate.int_service_months_flagged"
+    grain = "org_level, org_code, service_category, service_key, period"
+    before = target.query(f"select * from {flags} order by {grain}")
+    target.execute(f"delete from {flags} where period = date '2025-06-01'")
+    result = target.run("dbt", "build", "--select", "int_service_months_flagged")
+    assert "WARN 11 service_months__step" in result.stdout
+    assert target.query(
+        f"select distinct cast(period as varchar) from {flags} where flagged_by_invocation = ("
+        f"  select flagged_by_invocation from {flags} where period = date '2025-06-01' limit 1) order by 1"
+    ) == [("2025-06-01",), ("2025-07-01",)]
+    after = target.query(f"select * from {flags} order by {grain}")
+    assert [row[:-1] for row in after] == [row[:-1] for row in before]
+
+
+def test_the_warn_test_lists_every_step_with_the_var(built: Target) -> None:
+    result = built.run("dbt", "test", "--select", "service_months__step", "--vars", "{validate_all_releases: true}")
+    assert "WARN 40 service_months__step" in result.stdout  # 25 provider and 15 trust service months
+    assert built.query(
+        "select count(*), count(likely_cause) from dbt_test_audit.service_months__step where org_level = 'provider'"
+    ) == [(25, 25)]
