@@ -87,12 +87,13 @@ ranked as (
         case
             when service_steps.org_code is null
                 then round(
-                    cast(
-                        this_month.waiting_list_pressure_18_weeks - three_months_before.waiting_list_pressure_18_weeks
-                        as numeric
-                    ),
-                    3
-                )
+                        cast(
+                            this_month.waiting_list_pressure_18_weeks
+                            - three_months_before.waiting_list_pressure_18_weeks
+                            as numeric
+                        ),
+                        3
+                    )
         end as pressure_change_3_months,
         service_steps.org_code is not null as has_service_step_3_months,
         this_month.is_short_history,

@@ -146,7 +146,8 @@ opposite_steps as (
             step.org_level = other.org_level
             and step.org_code = other.org_code
             and step.period = other.period
-            and (step.total_waiting > step.previous_total_waiting) != (other.total_waiting > other.previous_total_waiting)
+            and (step.total_waiting > step.previous_total_waiting)
+            != (other.total_waiting > other.previous_total_waiting)
     where step.is_service_step and other.is_service_step
     group by step.org_level, step.org_code, step.service_category, step.service_key, step.period
 

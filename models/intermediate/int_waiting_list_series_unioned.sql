@@ -184,9 +184,8 @@ months_usable_for_flows as (
 
     select
         series.*,
-        not (
-            coalesce(months_flagged.is_flagged, false) or coalesce(service_months_flagged.is_service_step, false)
-        ) as is_usable_for_flows,
+        not coalesce(months_flagged.is_flagged, false)
+        and not coalesce(service_months_flagged.is_service_step, false) as is_usable_for_flows,
         coalesce(months_flagged.is_flagged, false) as is_flagged_organisation_month,
         coalesce(service_months_flagged.is_service_step, false) as is_flagged_service_month,
         coalesce(national_flows_left_out.steps_wait_0_1_weeks, 0) as steps_wait_0_1_weeks,
