@@ -8,6 +8,9 @@
 -- trust_metrics (in_trust_metrics true); an NHS trust trust_metrics holds no row for is a
 -- Provider row there, taken here as its trust (in_trust_metrics false; its own code, as in
 -- fct_trust_community_waits). in_trust_metrics is null for ICB rows.
+-- A trust series with a service step in the latest 3 months (int_service_months_flagged)
+-- has no 3-month changes (null, has_service_step_3_months true): the step is not a
+-- movement. ICB series are not flagged.
 with
 
 capacity_rows as (
@@ -58,6 +61,22 @@ this_month as (
 
 ),
 
+service_steps as (
+
+    select distinct
+        case service_months.org_level when 'trust' then 'Trust' else 'Provider' end as org_level,
+        service_months.org_code,
+        service_months.service_category,
+        service_months.service_key
+    from {{ ref('int_service_months_flagged') }} as service_months
+    inner join latest
+        on
+            service_months.period > {{ dbt.dateadd('month', -3, 'latest.period') }}
+            and service_months.period <= latest.period
+    where service_months.org_level in ('trust', 'provider') and service_months.is_service_step
+
+),
+
 three_months_before as (
 
     select capacity.*
@@ -88,15 +107,25 @@ ranked as (
         this_month.waiting_list_pressure_18_weeks,
         this_month.mean_wait_is_lower_bound,
         round(cast(this_month.weekly_demand - this_month.weekly_removals as numeric), 1) as net_weekly_growth,
-        this_month.total_waiting - three_months_before.total_waiting as list_change_3_months,
-        this_month.wait_52_plus_weeks - three_months_before.wait_52_plus_weeks as backlog_52_plus_change_3_months,
-        round(
-            cast(
-                this_month.waiting_list_pressure_18_weeks - three_months_before.waiting_list_pressure_18_weeks
-                as numeric
-            ),
-            3
-        ) as pressure_change_3_months,
+        case
+            when service_steps.org_code is null then this_month.total_waiting - three_months_before.total_waiting
+        end as list_change_3_months,
+        case
+            when service_steps.org_code is null
+                then this_month.wait_52_plus_weeks - three_months_before.wait_52_plus_weeks
+        end as backlog_52_plus_change_3_months,
+        case
+            when service_steps.org_code is null
+                then round(
+                        cast(
+                            this_month.waiting_list_pressure_18_weeks
+                            - three_months_before.waiting_list_pressure_18_weeks
+                            as numeric
+                        ),
+                        3
+                    )
+        end as pressure_change_3_months,
+        service_steps.org_code is not null as has_service_step_3_months,
         this_month.is_short_history,
         this_month.is_bands_not_summing,
         this_month.is_merged_series,
@@ -114,6 +143,12 @@ ranked as (
             and this_month.org_code = three_months_before.org_code
             and this_month.service_category = three_months_before.service_category
             and this_month.service_key = three_months_before.service_key
+    left join service_steps
+        on
+            this_month.org_level = service_steps.org_level
+            and this_month.org_code = service_steps.org_code
+            and this_month.service_category = service_steps.service_category
+            and this_month.service_key = service_steps.service_key
 
 )
 

@@ -68,8 +68,54 @@
     )
 {%- endmacro %}
 
+{#- Service step: one provider's (or trust's) service list is at least
+    `service_step_increase_ratio` times the month before's, or at most
+    `service_step_decrease_ratio` times it, with a list over `service_step_min_list` in
+    either month (int_service_months_flagged). A list of 0 counts (a step from or to 0 is
+    a step); a blank month is not compared (the capacity estimates take no flow across a
+    blank month anyway). The bounds are far wider than the organisation's x2: one service
+    of a provider moves more than its whole list (dbt_project.yml says why these). -#}
+{% macro is_service_step(total, previous_total) -%}
+    coalesce(
+        greatest({{ total }}, {{ previous_total }}) > {{ var('service_step_min_list') }}
+        and (
+            {{ total }} >= {{ var('service_step_increase_ratio') }} * {{ previous_total }}
+            or {{ total }} <= {{ var('service_step_decrease_ratio') }} * {{ previous_total }}
+        ),
+        false
+    )
+{%- endmacro %}
+
+{#- The likely cause of a service step, the known ones first, '; ' between them:
+    `changes` an organisation change of the month (seeds/trust_successors.csv),
+    `organisation_flag` the organisation month's own flag (int_organisation_months_flagged),
+    `opposite_services` other services of the same organisation and month that stepped the
+    other way (a list reported under another service), then 0 before or after (a service
+    reported for the first time, or not reported); else a reporting change of the one
+    service. Null when the month is not a step. -#}
+{% macro service_step_likely_cause(
+    is_step, changes, organisation_flag, opposite_services, total, previous_total
+) -%}
+    case
+        when {{ is_step }}
+            then coalesce(
+                nullif(concat_ws(
+                    '; ',
+                    {{ changes }},
+                    case when {{ organisation_flag }} is not null then 'organisation month flagged: ' || {{ organisation_flag }} end,
+                    case when {{ opposite_services }} is not null
+                        then 'list moved between services (' || {{ opposite_services }} || ' stepped the other way)' end,
+                    case when {{ previous_total }} = 0 then '0 the month before: service reported for the first time, or again' end,
+                    case when {{ total }} = 0 then 'published as 0: service not reported this month' end
+                ), ''),
+                'step in one service: reporting change likely'
+            )
+    end
+{%- endmacro %}
+
 {#-
-    For an incremental run of int_organisation_months_flagged: the releases whose months
+    For an incremental run of int_organisation_months_flagged (and int_service_months_flagged,
+    which flags months the same way): the releases whose months
     get their flags computed, the releases the model does not hold yet (with the current
     seeds) and the month after each (its comparison changed), and the releases read, those
     and the month before each. {'flagged': [...], 'read': [...]}, SHA-256s from the load

@@ -23,6 +23,7 @@ Row = dict[str, Any]
 # project once the capacity mart / the anomaly flags are there), else "not available".
 CAPACITY_RELATION = "rpt_release_capacity"
 ANOMALIES_RELATION = "rpt_release_anomalies"
+SERVICE_STEPS_RELATION = "rpt_release_service_steps"
 TREND_MONTHS = 12  # the trusts' trend charts (section 5): this many months up to the report's
 
 
@@ -44,6 +45,7 @@ class ReportData:
     unmapped_providers: list[Row]
     capacity: list[Row] | None = None  # None: the relation does not exist in this build
     anomalies: list[Row] | None = None
+    service_steps: list[Row] | None = None
     target: str = ""
 
 
@@ -217,6 +219,12 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
             ANOMALIES_RELATION,
             "org_level, org_code, org_name, anomaly, total_waiting, previous_total_waiting, likely_cause",
             "org_level desc, org_code, anomaly",
+        ),
+        service_steps=optional(
+            SERVICE_STEPS_RELATION,
+            "org_level, org_code, org_name, service_label, previous_total_waiting, total_waiting, change_ratio, "
+            "likely_cause",
+            "org_level desc, org_code, service_label",
         ),
         target=target,
     )

@@ -19,11 +19,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 class Column:
     label: str
     key: str
-    kind: str = "text"  # text, count, pct, number (counts and percentages), month
+    kind: str = "text"  # text, count, pct, number (counts and percentages), ratio (x13.05), month
 
     @property
     def numeric(self) -> bool:
-        return self.kind in ("count", "pct", "number")
+        return self.kind in ("count", "pct", "number", "ratio")
 
 
 @dataclass
@@ -48,6 +48,8 @@ def _text(value: Any, kind: str) -> str:
         return pct(value)
     if kind == "month":
         return month(value)
+    if kind == "ratio":
+        return f"x{value:,.2f}"
     if kind == "number":  # counts and percentages in one column (the headline table)
         return count(value) if isinstance(value, int) else f"{value:,.1f}".replace("-", MINUS)
     return str(value)

@@ -517,6 +517,23 @@ def _data_quality(data: ReportData, run: RunSummary | None) -> dict[str, Any]:
             ],
             data.anomalies,
         ),
+        "service_steps": None
+        if data.service_steps is None
+        else Table(
+            f"Service months flagged as steps, {month(data.period)}: one service's list x5 or x0.2 on the month "
+            "before (the figures are as published; the capacity estimates take no flow from them)",
+            [
+                Column("Level", "org_level"),
+                Column("Code", "org_code"),
+                Column("Organisation", "org_name"),
+                Column("Service", "service_label"),
+                Column("The month before", "previous_total_waiting", "count"),
+                Column("Patients waiting", "total_waiting", "count"),
+                Column("Ratio", "change_ratio", "ratio"),
+                Column("Likely cause", "likely_cause"),
+            ],
+            data.service_steps,
+        ),
     }
 
 

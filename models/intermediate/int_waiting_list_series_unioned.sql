@@ -10,8 +10,13 @@
     int_organisation_months_flagged flags (figures rolled forward, a month of zeros, a
     change of x2 or x0.5) is not usable for flows: fct_waiting_list_capacity leaves it out
     of the demand and removals estimates, and the month after it too (its removals start
-    from the flagged list); its list is still reported. ICB, Region and National rows are
-    not flagged.
+    from the flagged list); its list is still reported. So is a Provider or Trust service
+    month that int_service_months_flagged flags (one service's list steps by x5 or x0.2:
+    is_flagged_service_month). ICB, Region and National rows are not flagged, but the
+    National row's flows leave out the Provider service months that are (the steps_*
+    columns: their 0-1 week band and their lists that month and the month before), so a
+    step reads as no flow there either; ICB and Region rows, whose providers the
+    workbooks do not name, keep them.
 -#}
 {%- set measures = waiting_measures() %}
 
@@ -57,6 +62,22 @@ months_flagged as (
         period,
         is_flagged
     from {{ ref('int_organisation_months_flagged') }}
+
+),
+
+service_months_flagged as (
+
+    select
+        org_level,
+        org_code,
+        service_category,
+        service_key,
+        period,
+        total_waiting,
+        previous_total_waiting,
+        is_service_step
+    from {{ ref('int_service_months_flagged') }}
+    where is_service_step
 
 ),
 
@@ -126,6 +147,31 @@ trust_rows as (
 
 ),
 
+-- per month and service, the Provider service months flagged as steps: the National row
+-- (the sum of the Provider rows: assert_waiting_list_capacity__national_equals_sum_of_providers)
+-- takes no flow from them, as their own series do not
+national_flows_left_out as (
+
+    select
+        steps.period,
+        steps.service_category,
+        steps.service_key,
+        sum(coalesce(community_waits.wait_0_1_weeks, 0)) as steps_wait_0_1_weeks,
+        sum(coalesce(steps.total_waiting, 0)) as steps_total_waiting,
+        sum(coalesce(steps.previous_total_waiting, 0)) as steps_previous_total_waiting
+    from service_months_flagged as steps
+    left join community_waits
+        on
+            community_waits.org_type = 'Provider'
+            and steps.org_code = community_waits.org_code
+            and steps.service_category = community_waits.service_category
+            and steps.service_key = community_waits.service_key
+            and steps.period = community_waits.period
+    where steps.org_level = 'provider'
+    group by steps.period, steps.service_category, steps.service_key
+
+),
+
 series as (
 
     select * from published_rows
@@ -138,13 +184,32 @@ months_usable_for_flows as (
 
     select
         series.*,
-        not coalesce(months_flagged.is_flagged, false) as is_usable_for_flows
+        not coalesce(months_flagged.is_flagged, false)
+        and not coalesce(service_months_flagged.is_service_step, false) as is_usable_for_flows,
+        coalesce(months_flagged.is_flagged, false) as is_flagged_organisation_month,
+        coalesce(service_months_flagged.is_service_step, false) as is_flagged_service_month,
+        coalesce(national_flows_left_out.steps_wait_0_1_weeks, 0) as steps_wait_0_1_weeks,
+        coalesce(national_flows_left_out.steps_total_waiting, 0) as steps_total_waiting,
+        coalesce(national_flows_left_out.steps_previous_total_waiting, 0) as steps_previous_total_waiting
     from series
     left join months_flagged
         on
             lower(series.org_level) = months_flagged.org_level
             and series.org_code = months_flagged.org_code
             and series.period = months_flagged.period
+    left join service_months_flagged
+        on
+            lower(series.org_level) = service_months_flagged.org_level
+            and series.org_code = service_months_flagged.org_code
+            and series.service_category = service_months_flagged.service_category
+            and series.service_key = service_months_flagged.service_key
+            and series.period = service_months_flagged.period
+    left join national_flows_left_out
+        on
+            series.org_level = 'National'
+            and series.service_category = national_flows_left_out.service_category
+            and series.service_key = national_flows_left_out.service_key
+            and series.period = national_flows_left_out.period
 
 )
 

@@ -10,8 +10,11 @@
       1. weekly demand = 0-1 week band x demand_uplift;
       2. weekly removals = (last month's total + weekly demand x weeks in the month
          - this month's total) / weeks in the month (none without the month before);
-         a month flagged as an anomaly (is_usable_for_flows false) gives neither, and the
-         month after it no removals;
+         a month flagged as an anomaly (is_usable_for_flows false: the organisation's
+         month, is_flagged_month, or the service's, is_flagged_service_month) gives
+         neither, and the month after it no removals; a National row's flows leave out
+         the Provider service months flagged as steps (their 0-1 week band, and their
+         lists that month and the month before: no flow from the step);
       3. both averaged over the latest capacity_history_months calendar months;
       4. from this month's bands: % within 18 weeks, % over 52, mean and 92nd-percentile
          wait (uniform within bands; the open top band at its lower bound);
@@ -64,7 +67,10 @@ monthly as (
         {{ month_index('period') }} as month_index,
         {{ weeks_in_month('period') }} as weeks_in_month,
         cast({{ band_sum(wait_bands_in_weeks(false)) }} as double precision) as band_total,
-        case when is_usable_for_flows then {{ weekly_demand('wait_0_1_weeks') }} end as month_weekly_demand
+        -- a National row leaves out the Provider service months flagged as steps (steps_*)
+        case
+            when is_usable_for_flows then {{ weekly_demand('wait_0_1_weeks - coalesce(steps_wait_0_1_weeks, 0)') }}
+        end as month_weekly_demand
     from series
 
 ),
@@ -92,7 +98,10 @@ monthly_flows as (
         case
             when month_before_index = month_index - 1 and month_before_is_usable_for_flows
                 then {{ weekly_removals(
-                    'month_before_total_waiting', 'month_weekly_demand', 'total_waiting', 'weeks_in_month'
+                    '(month_before_total_waiting - coalesce(steps_previous_total_waiting, 0))',
+                    'month_weekly_demand',
+                    '(total_waiting - coalesce(steps_total_waiting, 0))',
+                    'weeks_in_month',
                 ) }}
         end as month_weekly_removals,
         case
@@ -227,7 +236,8 @@ final as (
         is_removals_negative,
         is_bands_not_summing,
         is_merged_series,
-        not is_usable_for_flows as is_flagged_month,
+        coalesce(is_flagged_organisation_month, false) as is_flagged_month,
+        coalesce(is_flagged_service_month, false) as is_flagged_service_month,
         ---------- lineage
         cast(file_sha256 as text) as file_sha256,
         cast('{{ seeds_checksum() }}' as text) as seeds_checksum,

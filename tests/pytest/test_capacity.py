@@ -88,18 +88,53 @@ def series_month(providers: list[str] | None, label: str, period: dt.date) -> Mo
     return Month(total, values, split)
 
 
+# the service-step bounds in dbt_project.yml (int_service_months_flagged)
+STEP_UP, STEP_DOWN, STEP_MIN_LIST = 5, 0.2, 1000
+
+
+def service_steps(label: str, period: dt.date) -> set[str]:
+    """The providers whose list of the service steps from the month before's by x5 or x0.2
+    (on a list over 1,000 in either month; 0 counts, a blank is not compared), from the
+    workbook cells."""
+    now, before = (
+        published_provider_cells(workbook_month(period)),
+        published_provider_cells(workbook_month(month_before(period))),
+    )
+    steps = set()
+    for code, service, column in now:
+        if service != label or column != "total_waiting":
+            continue
+        total, previous = now[(code, service, column)], before.get((code, service, column))
+        if total is None or previous is None or max(total, previous) <= STEP_MIN_LIST:
+            continue
+        if total >= STEP_UP * previous or total <= STEP_DOWN * previous:
+            steps.add(code)
+    return steps
+
+
 def estimate(providers: list[str] | None, label: str, period: dt.date) -> dict[str, object]:
-    """The capacity method (README "Capacity planning"), written out independently."""
+    """The capacity method (README "Capacity planning"), written out independently. England
+    (providers None) takes no flow from a provider's service month that steps
+    (service_steps): its demand and list change are left out of that month's flows."""
     months = {p: series_month(providers, label, p) for p in [period, *_months_before(period, HISTORY_MONTHS)]}
     window = [period, *_months_before(period, HISTORY_MONTHS - 1)]
+    flow_months: dict[dt.date, tuple[Month | None, Month | None]] = {}
+    for p in window:
+        steps = service_steps(label, p) if providers is None else set()
+        if steps:
+            codes = {code for m in (p, month_before(p)) for code, _, _ in published_provider_cells(workbook_month(m))}
+            kept = sorted(codes - steps)
+            flow_months[p] = (series_month(kept, label, p), series_month(kept, label, month_before(p)))
+        else:
+            flow_months[p] = (months[p], months[month_before(p)])
 
     def demand(p: dt.date) -> float | None:
-        month = months[p]
+        month = flow_months[p][0]
         band = month.bands["wait_0_1_weeks"] if month else None
         return None if band is None else band * DEMAND_UPLIFT
 
     def removals(p: dt.date) -> float | None:
-        now, before, d = months[p], months[month_before(p)], demand(p)
+        (now, before), d = flow_months[p], demand(p)
         if now is None or before is None or d is None:
             return None
         return (before.total + d * weeks_in_month(p) - now.total) / weeks_in_month(p)
@@ -185,6 +220,12 @@ def test_capacity_rows_match_the_method_on_the_workbook_cells(
             f"and period in ({window})"
         )
         assert flagged == [(0,)]
+        steps = built.query(
+            "select count(*) from intermediate.int_service_months_flagged "
+            f"where org_level = '{org_level.lower()}' and org_code = '{org_code}' and is_service_step "
+            f"and period in ({window})"
+        )
+        assert steps == [(0,)]
     expected = estimate(providers, label, period)
     columns = list(expected)
     code = "org_code is null" if org_code is None else f"org_code = '{org_code}'"
@@ -237,7 +278,7 @@ def test_changing_a_var_recomputes_every_month(copy_of_built_duckdb: Target) -> 
     assert target.query(
         "select count(distinct period), count(distinct settings_checksum), "
         "count(*) filter (where abs(weekly_demand - wait_0_1_weeks * 1.2) > 0.006 and demand_months = 1 "
-        "and not is_flagged_month) "
+        "and not is_flagged_month and not is_flagged_service_month) "
         "from marts.fct_waiting_list_capacity"
     ) == [(12, 1, 0)]
 

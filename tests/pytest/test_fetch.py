@@ -189,6 +189,11 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     assert "revisions: 0" in first.stdout
     assert ", 0 failed, 0 errored" in first.stdout
     assert "anomalies: 66 organisation-months flagged by this build" in first.stdout
+    assert "service steps: 40 service months flagged by this build" in first.stdout
+    assert (
+        "  Sep 2024 provider R1D SHROPSHIRE COMMUNITY HEALTH NHS TRUST, adult.msk_service: 12681 -> 1654 (x0.13); "
+        "likely cause: list moved between services (adult.ltc_continence stepped the other way)"
+    ) in first.stdout
     report = Path(fresh_duckdb.env["CHS_REPORT_DIR"]) / "community-waits-2025-07.html"
     assert f"\nreport: {report}\n" in first.stdout and report.is_file()
 
@@ -210,6 +215,8 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     # NNV's list reappears under NZZ: proposed as a successor; July flagged again, nothing in it
     assert "NNV,NZZ,2025-07-01,service_transfer," in third.stdout
     assert "anomalies: 0 organisation-months flagged by this build" in third.stdout
+    # the revised July's steps, flagged again (RXQ's first MSK report, provider and trust; RY5's continence)
+    assert "service steps: 3 service months flagged by this build" in third.stdout
     assert ", 0 failed, 0 errored" in third.stdout
     # the project is unchanged since the first release built everything: only what the
     # new file feeds is rebuilt, and the marts are what a full rebuild makes of them
@@ -227,10 +234,16 @@ def test_release_end_to_end(site: tuple[str, Path], tmp_path: Path, fresh_duckdb
     )
     after_release = fresh_duckdb.query(marts)
     flags_after_release = fresh_duckdb.query(flags)
+    service_flags = (
+        "select org_level, org_code, service_category, service_key, period, total_waiting, previous_total_waiting, "
+        "is_service_step, likely_cause from intermediate.int_service_months_flagged order by 1, 2, 3, 4, 5"
+    )
+    service_flags_after_release = fresh_duckdb.query(service_flags)
     capacity_after_release = capacity_rows(fresh_duckdb)
     fresh_duckdb.run("dbt", "build", "--full-refresh")
     assert fresh_duckdb.query(marts) == after_release
     assert fresh_duckdb.query(flags) == flags_after_release
+    assert fresh_duckdb.query(service_flags) == service_flags_after_release
     assert capacity_rows(fresh_duckdb) == capacity_after_release
     # the load log keeps both July releases
     assert fresh_duckdb.query(

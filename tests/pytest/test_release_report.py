@@ -116,6 +116,10 @@ def test_july_2025_report_shows_the_marts(built: Target) -> None:
     ):
         assert (absent in page) != has_relation(built, relation), relation
     assert "Months revised by the releases landed with July 2025" in page
+    # the month's service steps (int_service_months_flagged): Lincolnshire Community's continence x20.62
+    if has_relation(built, "rpt_release_service_steps"):
+        assert "Service months flagged as steps, July 2025" in page
+        assert re.search(r"<td[^>]*>1,402</td>\s*<td[^>]*>x20\.62</td>", page)
 
 
 @pytest.mark.e2e

@@ -86,3 +86,28 @@ def test_anomaly_line_names_the_month_the_figures_and_the_cause(tmp_path: Path) 
     results.write_text(json.dumps({"metadata": {"invocation_id": "abc"}, "results": []}))
     assert last_invocation_id(results) == "abc"
     assert last_invocation_id(tmp_path / "missing.json") is None
+
+
+def test_service_step_line_names_the_service_the_figures_and_the_cause() -> None:
+    import datetime as dt
+
+    from loader.anomalies import describe_service_step
+
+    row = {
+        "org_level": "provider",
+        "org_code": "RYW",
+        "org_name": "BIRMINGHAM COMMUNITY HEALTHCARE NHS FOUNDATION TRUST",
+        "service_category": "cyp",
+        "service_key": "community_paediatrics",
+        "period": dt.date(2025, 1, 1),
+        "previous_total_waiting": 1310,
+        "total_waiting": 17091,
+        "change_ratio": 17091 / 1310,
+        "likely_cause": "step in one service: reporting change likely",
+    }
+    assert describe_service_step(row) == (
+        "  Jan 2025 provider RYW BIRMINGHAM COMMUNITY HEALTHCARE NHS FOUNDATION TRUST, cyp.community_paediatrics: "
+        "1310 -> 17091 (x13.05); likely cause: step in one service: reporting change likely"
+    )
+    first = {**row, "previous_total_waiting": 0, "change_ratio": None, "likely_cause": None}
+    assert describe_service_step(first).endswith("cyp.community_paediatrics: 0 -> 17091")
