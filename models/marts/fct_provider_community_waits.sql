@@ -48,7 +48,9 @@ final as (
         community_waits.is_rolled_forward,
         community_waits.is_zero_glitch,
         community_waits.is_large_change,
-        community_waits.likely_cause
+        community_waits.likely_cause,
+        community_waits.is_flagged_service_month,
+        community_waits.service_likely_cause
     from community_waits
     left join trust_mapping
         on community_waits.org_code = trust_mapping.org_code

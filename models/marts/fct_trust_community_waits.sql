@@ -7,8 +7,9 @@
     own code), with in_trust_metrics saying which. Providers that are not NHS trusts
     (`not_an_nhs_trust`) are left out. Name and ICB: trust_metrics' latest month for a
     trust it holds; the published provider name and no ICB for the others (the workbooks
-    give a provider no ICB or region). Flags: the trust-month's (int_organisation_months_flagged),
-    or for a trust outside trust_metrics its provider-month's.
+    give a provider no ICB or region). Flags: the trust-month's and the trust series'
+    service-month's (int_organisation_months_flagged, int_service_months_flagged), or for
+    a trust outside trust_metrics its provider's.
 
     A view: it adds up one month's provider rows when read, so a monthly build writes
     nothing here and it follows a trust_mapping edit at once.
@@ -33,6 +34,12 @@ trust_mapping as (
 trust_metrics_months as (
 
     select * from {{ ref('int_trust_metrics_deduplicated') }}
+
+),
+
+services_flagged as (
+
+    select * from {{ ref('int_service_months_flagged') }}
 
 ),
 
@@ -122,7 +129,13 @@ final as (
         coalesce(trust_flags.is_zero_glitch, provider_flags.is_zero_glitch) as is_zero_glitch,
         coalesce(trust_flags.is_large_change, provider_flags.is_large_change) as is_large_change,
         case when trust_flags.org_code is not null then trust_flags.likely_cause else provider_flags.likely_cause end
-            as likely_cause
+            as likely_cause,
+        coalesce(trust_services_flagged.is_service_step, provider_services_flagged.is_service_step)
+            as is_flagged_service_month,
+        case
+            when trust_services_flagged.org_code is not null then trust_services_flagged.likely_cause
+            else provider_services_flagged.likely_cause
+        end as service_likely_cause
     from aggregated
     left join trust_names
         on aggregated.trust_code = trust_names.trust_code
@@ -138,6 +151,21 @@ final as (
             aggregated.trust_code = provider_flags.org_code
             and aggregated.period = provider_flags.period
             and provider_flags.org_level = 'provider'
+            and not aggregated.in_trust_metrics
+    left join services_flagged as trust_services_flagged
+        on
+            aggregated.trust_code = trust_services_flagged.org_code
+            and aggregated.period = trust_services_flagged.period
+            and aggregated.service_category = trust_services_flagged.service_category
+            and aggregated.service_key = trust_services_flagged.service_key
+            and trust_services_flagged.org_level = 'trust'
+    left join services_flagged as provider_services_flagged
+        on
+            aggregated.trust_code = provider_services_flagged.org_code
+            and aggregated.period = provider_services_flagged.period
+            and aggregated.service_category = provider_services_flagged.service_category
+            and aggregated.service_key = provider_services_flagged.service_key
+            and provider_services_flagged.org_level = 'provider'
             and not aggregated.in_trust_metrics
 
 )
