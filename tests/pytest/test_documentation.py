@@ -242,9 +242,10 @@ def loader_help(*subcommand: str) -> str:
 
 @cache
 def loader_subcommands() -> set[str]:
-    choices = re.search(r"\{([a-z,-]+)\}", loader_help())
-    assert choices, loader_help()
-    return set(choices.group(1).split(","))
+    """The names listed under `positional arguments` (`    land    land workbooks ...`)."""
+    names = set(re.findall(r"^    ([a-z][a-z-]*)(?=\s|$)", loader_help(), flags=re.MULTILINE))
+    assert names, loader_help()
+    return names
 
 
 def commands(block: Block) -> Iterator[str]:
