@@ -242,9 +242,10 @@ def loader_help(*subcommand: str) -> str:
 
 @cache
 def loader_subcommands() -> set[str]:
-    choices = re.search(r"\{([a-z,-]+)\}", loader_help())
-    assert choices, loader_help()
-    return set(choices.group(1).split(","))
+    """The names listed under `positional arguments` (`    land    land workbooks ...`)."""
+    names = set(re.findall(r"^    ([a-z][a-z-]*)(?=\s|$)", loader_help(), flags=re.MULTILINE))
+    assert names, loader_help()
+    return names
 
 
 def commands(block: Block) -> Iterator[str]:
@@ -316,8 +317,9 @@ def test_readme_is_one_short_page() -> None:
 
 
 def slug(heading: str) -> str:
-    """GitHub's anchor for a heading."""
-    text = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip().lower())
+    """GitHub's anchor for a heading: markup dropped (backticks, emphasis, links), an
+    underscore inside a word kept (`trust_metrics` gives trust_metrics)."""
+    text = re.sub(r"[`*]|(?<!\w)_+|_+(?!\w)|\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip().lower())
     return re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", text))
 
 
@@ -353,6 +355,9 @@ def test_the_checks_catch_what_fails() -> None:
     ):
         with pytest.raises(AssertionError):
             test_shell_block_names_what_exists(Block(README, 1, "bash", [], text))
+    assert slug("`fct_trust_community_waits`: every NHS trust") == "fct_trust_community_waits-every-nhs-trust"
+    assert slug("Restated series: `metadata.restated_from`") == "restated-series-metadatarestated_from"
+    assert slug("The _first_ **questions**") == "the-first-questions"
     assert matches("751,038", 751038) and matches("87.6", 87.56) and matches("**3,955**", 3954.96)
     assert not matches("87.5", 87.56) and not matches("751,039", 751038) and not matches("16", 24)
     with pytest.raises(AssertionError):

@@ -1,22 +1,21 @@
 """Every NHS trust in the analyst views (issue 24 parts 2-3, issue 23 part 7): the trust mart
 and the level views on the real July 2025 data, the restated series' metadata on both
-targets, the trust mart's check failing on a provider that is not an NHS trust, and the
-queries of docs/notes-trusts.md."""
+targets, and the trust mart's check failing on a provider that is not an NHS trust. The
+queries of docs/marts.md and docs/data-quality.md that show these figures run, with their
+expected results, in test_documentation.py."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
 
-from tests.pytest.conftest import PROJECT_DIR, Target
+from tests.pytest.conftest import Target
 
 pytestmark = pytest.mark.e2e
 
 JULY = "date '2025-07-01'"
-DOC = PROJECT_DIR / "docs" / "notes-trusts.md"
 
 
 def test_trust_mart_covers_every_nhs_trust(built: Target) -> None:
@@ -149,24 +148,3 @@ def test_trust_mart_check_fails_on_a_provider_that_is_not_a_trust(copy_of_built_
     result = target.run("dbt", "test", *check, "--vars", "{validate_all_releases: true}", check=False)
     assert result.returncode != 0
     assert "Got 180 results" in result.stdout  # the 12 months differ, and 168 rows of NAX as a trust
-
-
-def doc_sql_blocks() -> list[str]:
-    return re.findall(r"```sql\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
-
-
-def test_doc_queries_run_and_give_its_figures(built_duckdb: Target) -> None:
-    """Every ```sql block of docs/notes-trusts.md runs on the built DuckDB warehouse, and the
-    figures the page quotes are what its queries return."""
-    blocks = doc_sql_blocks()
-    assert len(blocks) >= 5
-    results = [built_duckdb.query(block) for block in blocks]
-    assert all(results), "a query of the page returned no rows"
-    page = DOC.read_text(encoding="utf-8")
-    outside = built_duckdb.query(
-        "select count(distinct trust_code), sum(total_waiting), sum(wait_52_plus_weeks) "
-        f"from marts.fct_trust_community_waits where period = {JULY} and not in_trust_metrics"
-    )
-    assert outside == [(26, 305_057, 21_114)]
-    for figure in ("305,057", "21,114", "751,038", "57,634", "136,084", "10,759", "1,195,895", "6,022"):
-        assert figure in page, figure
