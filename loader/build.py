@@ -62,11 +62,10 @@ class BuildOutcome:
 
 
 def dbt_error_line(connection: Connection, error: str) -> str:
-    """dbt's error as one line; a DuckDB file held by another program as what to do."""
+    """Why dbt could not run, as one line; a DuckDB file held by another program as what to do."""
     if connection.type == "duckdb" and ("Could not set lock" in error or "Conflicting lock" in error):
         return duckdb_open_error(str(connection.settings["path"]), Exception(error))
-    first_line = error.strip().splitlines()[0] if error.strip() else "unknown error"
-    return f"dbt build did not run: {first_line} (logs/dbt.log has the details)"
+    return error.strip().splitlines()[0] if error.strip() else "unknown error"
 
 
 def record_did_not_run(warehouse: Warehouse, schema: str, target: str, invocation_id: str, reason: str) -> None:
@@ -102,7 +101,7 @@ def build_and_summarise(
     try:
         warehouse = open_warehouse(connection)
     except LoaderError as error:  # the database went away, or another program holds the file
-        logger.error("%s", reason or error)
+        logger.error("%s", error if reason is None else f"dbt build did not run: {reason}")
         text = "data quality: not available (the warehouse cannot be read)"
         out(text)
         return BuildOutcome(text, True, None, False)
@@ -119,7 +118,7 @@ def build_and_summarise(
     finally:
         warehouse.close()
     if reason:
-        logger.error("%s", reason)
+        logger.error("dbt build did not run: %s (logs/dbt.log has the details)", reason)
     out(text)
     return BuildOutcome(
         text, failed or not run.succeeded, run.invocation_id if recorded else None, recorded and run.results > 0

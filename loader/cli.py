@@ -58,10 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_verbose(build)
     build.add_argument(
-        "dbt_args",
-        nargs=argparse.REMAINDER,
-        metavar="-- DBT_OPTION",
-        help="more `dbt build` options after --, e.g. -- --select marts (default: none, the whole project)",
+        "--select", nargs="+", default=None, metavar="SPEC", help="dbt's --select (default: the whole project)"
+    )
+    build.add_argument("--exclude", nargs="+", default=None, metavar="SPEC", help="dbt's --exclude (default: none)")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="dbt's --full-refresh: rebuild incremental models (default: off)"
+    )
+    build.add_argument(
+        "--vars",
+        default=None,
+        metavar="YAML",
+        help="dbt's --vars, e.g. '{validate_all_releases: true}' (default: none)",
     )
     _add_target(build)
 
@@ -286,7 +293,12 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+    dbt_args = [
+        *(["--select", *args.select] if args.select else []),
+        *(["--exclude", *args.exclude] if args.exclude else []),
+        *(["--full-refresh"] if args.full_refresh else []),
+        *(["--vars", args.vars] if args.vars else []),
+    ]
     options = BuildOptions(dbt_args=tuple(dbt_args), verbose=args.verbose, profiles_dir=args.profiles_dir)
     return run_build(load_connection(args.target, args.profiles_dir), options, print)
 

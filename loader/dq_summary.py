@@ -40,6 +40,7 @@ class TestProblem:
     name: str
     detail: str  # "N offending rows" or dbt's message
     relation: str | None  # where the failing rows are stored, if they are
+    query: str | None = None  # else the test's compiled SQL (target/compiled/...), which finds them
 
 
 @dataclass
@@ -65,7 +66,9 @@ class RunSummary:
         return self.status != "success" or errors > 0
 
 
-def problem(unique_id: str, status: str, failures: Any, message: Any, relation: Any) -> TestProblem:
+def problem(
+    unique_id: str, status: str, failures: Any, message: Any, relation: Any, compiled_path: Any = None
+) -> TestProblem:
     """One line's worth of a test or node that did not pass."""
     parts = unique_id.split(".")
     unit_test = parts[0] == "unit_test"
@@ -77,6 +80,7 @@ def problem(unique_id: str, status: str, failures: Any, message: Any, relation: 
         name=name,
         detail=detail.splitlines()[0] if detail else "",
         relation=str(relation) if relation and status in ("warn", "fail") else None,
+        query=str(compiled_path) if compiled_path and not relation and status in ("warn", "fail") else None,
     )
 
 
@@ -146,9 +150,10 @@ def last_build(warehouse: Warehouse, schema: str) -> RunSummary | None:
         return None
     build = dict(zip(BUILD_COLUMNS, rows[0], strict=True))
     problems = [
-        problem(str(unique_id), str(status), failures, message, relation)
-        for unique_id, status, failures, message, relation in warehouse.execute(
-            f"select unique_id, status, failures, message, relation_name from {quote_identifier(schema)}."
+        problem(str(unique_id), str(status), failures, message, relation, compiled_path)
+        for unique_id, status, failures, message, relation, compiled_path in warehouse.execute(
+            "select unique_id, status, failures, message, relation_name, compiled_path from "
+            f"{quote_identifier(schema)}."
             f"{PROBLEMS_LOG} where invocation_id = {warehouse.placeholder} order by unique_id",
             [build["invocation_id"]],
         )
@@ -221,6 +226,7 @@ def problem_lines(run: RunSummary) -> list[str]:
     lines = []
     for item in run.problems:
         where = f"  (stored in {item.relation})" if item.relation else ""
+        where = f"  (rows: the query in {item.query})" if item.query else where
         lines.append(f"  {item.status.upper():5} {item.name}: {item.detail}{where}")
     return lines
 

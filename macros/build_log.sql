@@ -12,7 +12,8 @@
     it (not yet pivoted: what the scoped tests read, macros/validation_scope.sql), or every
     month on a first build, with --full-refresh or validate_all_releases.
     on-run-end (record_build): its status ('success' or 'failed'), when it finished, and
-    its tests by status. A row still 'running' after the build ended is a build that was
+    its tests by status; each test or node that did not pass, with where its failing rows
+    are stored (or, for a test that does not store them, its compiled query). A row still 'running' after the build ended is a build that was
     stopped (killed, or the machine went down). Other dbt commands (compile, docs, test)
     record nothing, and nor do the review's builds into prefixed schemas (make review).
 -#}
@@ -42,7 +43,8 @@
     {%- do run_query(
         'create table if not exists ' ~ target.schema ~ '.dbt_build_log_problems ('
         ~ ' invocation_id varchar not null, unique_id varchar not null, resource_type varchar not null,'
-        ~ ' status varchar not null, failures integer, message varchar, relation_name varchar)'
+        ~ ' status varchar not null, failures integer, message varchar, relation_name varchar,'
+        ~ ' compiled_path varchar)'
     ) -%}
 {%- endmacro %}
 
@@ -120,17 +122,21 @@
             {%- if result.status not in ['pass', 'success', 'skipped'] -%}
                 {%- set message = ((result.message or '') | string).strip().split('\n')[0][:500] -%}
                 {%- set relation = result.node.relation_name if result.status in ['warn', 'fail'] else none -%}
+                {%- set compiled = result.node.compiled_path if result.node.resource_type == 'test' else none -%}
                 {%- do problems.append(
                     "('" ~ invocation_id ~ "', " ~ build_log_literal(result.node.unique_id) ~ ", "
                     ~ build_log_literal(result.node.resource_type) ~ ", " ~ build_log_literal(result.status) ~ ", "
                     ~ (result.failures if result.failures is number else 'null') ~ ", "
-                    ~ build_log_literal(message or none) ~ ", " ~ build_log_literal(relation) ~ ")"
+                    ~ build_log_literal(message or none) ~ ", " ~ build_log_literal(relation) ~ ", "
+                    ~ build_log_literal(compiled) ~ ")"
                 ) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if problems -%}
             {%- do run_query(
-                'insert into ' ~ target.schema ~ '.dbt_build_log_problems values ' ~ problems | join(', ')
+                'insert into ' ~ target.schema ~ '.dbt_build_log_problems'
+                ~ ' (invocation_id, unique_id, resource_type, status, failures, message, relation_name, compiled_path)'
+                ~ ' values ' ~ problems | join(', ')
             ) -%}
         {%- endif -%}
         {%- set row -%}

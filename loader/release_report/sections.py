@@ -431,9 +431,12 @@ def _data_quality(data: ReportData, run: RunSummary | None) -> dict[str, Any]:
                 Column("Status", "status"),
                 Column("Test", "name"),
                 Column("Result", "detail"),
-                Column("Failing rows stored in", "relation"),
+                Column("Failing rows stored in (or the query that finds them)", "relation"),
             ],
-            [{**vars(problem), "relation": _schema_and_table(problem.relation)} for problem in run.problems]
+            [
+                {**vars(problem), "relation": _schema_and_table(problem.relation) or problem.query}
+                for problem in run.problems
+            ]
             if run
             else [],
         ),

@@ -1,11 +1,16 @@
-"""The data-quality summary printed after dbt build."""
+"""The data-quality summary of the last build (loader/dq_summary.py): from the warehouse's
+build log, whatever dbt command ran since; a run_results.json for the data review."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from loader.report import dq_summary
+import pytest
+
+from loader.dq_summary import run_results_summary
+from tests.pytest.conftest import Target
+from tests.pytest.workbooks import write_chs_workbook
 
 
 def test_summary_counts_and_lists_problems(tmp_path: Path) -> None:
@@ -25,7 +30,7 @@ def test_summary_counts_and_lists_problems(tmp_path: Path) -> None:
     }
     path = tmp_path / "run_results.json"
     path.write_text(json.dumps(results))
-    text, failed = dq_summary(path)
+    text, failed = run_results_summary(path)
     assert failed
     lines = text.splitlines()
     assert lines[0] == "data quality: 4 tests: 1 passed, 1 warned, 2 failed, 0 errored, 0 skipped"
@@ -37,7 +42,10 @@ def test_summary_counts_and_lists_problems(tmp_path: Path) -> None:
 def test_summary_of_a_clean_run(tmp_path: Path) -> None:
     path = tmp_path / "run_results.json"
     path.write_text(json.dumps({"results": [{"unique_id": "test.p.ok", "status": "pass"}]}))
-    assert dq_summary(path) == ("data quality: 1 tests: 1 passed, 0 warned, 0 failed, 0 errored, 0 skipped", False)
+    assert run_results_summary(path) == (
+        "data quality: 1 tests: 1 passed, 0 warned, 0 failed, 0 errored, 0 skipped",
+        False,
+    )
 
 
 def test_provider_totals_from_table_4_cells() -> None:
@@ -58,10 +66,10 @@ def test_provider_totals_from_table_4_cells() -> None:
     assert provider_totals([title]) == {}  # no header row: nothing to report, no crash
 
 
-def test_anomaly_line_names_the_month_the_figures_and_the_cause(tmp_path: Path) -> None:
+def test_anomaly_line_names_the_month_the_figures_and_the_cause() -> None:
     import datetime as dt
 
-    from loader.anomalies import describe_flagged_month, last_invocation_id
+    from loader.anomalies import describe_flagged_month
 
     row = {
         "org_level": "provider",
@@ -82,7 +90,97 @@ def test_anomaly_line_names_the_month_the_figures_and_the_cause(tmp_path: Path) 
     )
     zeros = {**row, "total_waiting": 0, "change_ratio": 0.0, "is_zero_glitch": True, "likely_cause": None}
     assert describe_flagged_month(zeros).endswith(": all zeros, large change; 1364 -> 0 (x0.00)")
-    results = tmp_path / "run_results.json"
-    results.write_text(json.dumps({"metadata": {"invocation_id": "abc"}, "results": []}))
-    assert last_invocation_id(results) == "abc"
-    assert last_invocation_id(tmp_path / "missing.json") is None
+
+
+FIRST_BUILD = "months checked: every month landed (12 months: 2024-08 to 2025-07)"
+# the anomaly flags of the 12 real months (the first build's three anomaly tests warn on
+# exactly these: 39, 3 and 27 rows)
+STANDING_FLAGS = (
+    "anomaly flags standing in intermediate.int_organisation_months_flagged (12 months): "
+    "rolled forward 39, all zeros 3, large change 27 organisation-months"
+)
+
+
+def summary(target: Target, check: bool = False) -> list[str]:
+    return target.run("loader", "dq-summary", check=check).stdout.splitlines()
+
+
+def test_summary_after_docs_generate_still_describes_the_last_build(copy_of_built_duckdb: Target) -> None:
+    """dbt docs generate rewrites run_results.json (its tests 'compiled', none passed): the
+    summary still describes the build, read from the warehouse's build log."""
+    target = copy_of_built_duckdb
+    before = summary(target, check=True)
+    assert before[0].startswith("last build: dbt build on duckdb, ")
+    assert before[0].endswith(f", succeeded; {FIRST_BUILD}")
+    assert before[1] == "data quality: 63 tests: 58 passed, 5 warned, 0 failed, 0 errored, 0 skipped"
+    assert "  WARN  organisation_months__rolled_forward: 39 offending rows" in "\n".join(before)
+    assert before[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked every one"
+
+    target.run("dbt", "docs", "generate")
+    results = json.loads((Path(target.env["DBT_TARGET_PATH"]) / "run_results.json").read_text(encoding="utf-8"))
+    assert results["args"]["which"] == "generate"  # what the summary used to read
+    assert summary(target, check=True) == before
+
+
+def test_no_build_recorded(fresh_duckdb: Target, tmp_path: Path) -> None:
+    target = fresh_duckdb
+    result = target.run("loader", "dq-summary", check=False)
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"data quality: no build recorded: no warehouse at {target.env['CHS_DUCKDB_PATH']}; run make build\n"
+    )
+    write_chs_workbook(tmp_path / "july.xlsx")
+    target.run("loader", "land", str(tmp_path / "july.xlsx"))
+    result = target.run("loader", "dq-summary", check=False)
+    assert result.returncode == 1
+    assert result.stdout == (
+        "data quality: no build recorded in this warehouse; run make build (or python -m loader build)\n"
+    )
+
+
+def test_a_failed_build_is_described_as_failed(copy_of_built_duckdb: Target) -> None:
+    """A build whose test fails, then one dbt could not start (bad --vars): each is what the
+    summary describes, never the successful build before it."""
+    target = copy_of_built_duckdb
+    target.execute("insert into seeds.trust_mapping select * from seeds.trust_mapping where org_code = 'RJ7'")
+    result = target.run("loader", "build", "--select", "unique_trust_mapping_org_code", check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("last build: dbt build --select unique_trust_mapping_org_code on duckdb, ")
+    assert lines[0].endswith(", failed; months checked: no month (no release new to this build)")
+    assert lines[1] == "data quality: 1 tests: 0 passed, 0 warned, 1 failed, 0 errored, 0 skipped"
+    # a test that does not store its failing rows: the query that finds them
+    query = (
+        f"{target.env['DBT_TARGET_PATH']}/compiled/chs_waiting_lists/seeds/_seeds.yml/unique_trust_mapping_org_code.sql"
+    )
+    assert lines[2] == f"  FAIL  unique_trust_mapping_org_code: 1 offending rows  (rows: the query in {query})"
+    assert summary(target) == lines  # dq-summary says the same
+
+    result = target.run("loader", "build", "--vars", "{not yaml", check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith("error: dbt build did not run: ")
+    # (dbt prints its own line about --vars before it reads its options)
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("last build: ")]
+    assert line.startswith("last build: dbt build on duckdb, ")
+    assert line.endswith(": did not run (DbtUsageException: String '{not yaml' is not valid YAML)")
+    assert summary(target) == [line]
+
+
+@pytest.mark.parametrize(
+    "copy_of_built", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_same_data_twice_gives_the_same_flags_and_says_what_it_checked(copy_of_built: Target) -> None:
+    """The anomaly tests check the rows their build flagged: the first build warns on all
+    69 flags, a build of the same data on none. The summary says what each checked and
+    adds the flags standing in the warehouse, the same after both."""
+    target = copy_of_built
+    first = summary(target, check=True)
+    assert first[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked every one"
+
+    again = target.run("loader", "build", "--select", "int_organisation_months_flagged").stdout.splitlines()
+    assert again[0].endswith(", succeeded; months checked: no month (no release new to this build)")
+    assert again[1].startswith("data quality: ") and " 0 warned, 0 failed" in again[1]
+    assert again[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked the 0 it flagged (the months it wrote)"
+    assert summary(target, check=True) == again
