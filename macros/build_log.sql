@@ -16,7 +16,11 @@
     are stored (or, for a test that does not store them, its compiled query). A row still 'running' after the build ended is a build that was
     stopped (killed, or the machine went down). Other dbt commands (compile, docs, test)
     record nothing, and nor do the review's builds into prefixed schemas (make review).
+
+    (The noqa below: sqlfluff renders variants of these macros' branches and reads the
+    indentation between their Jinja tags, which renders to nothing, as SQL indents.)
 -#}
+-- noqa: disable=LT02
 {% macro records_builds() -%}
     {{ return(execute and flags.WHICH == 'build' and not var('review_schema_prefix', '')) }}
 {%- endmacro %}
@@ -109,6 +113,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- One row of dbt_build_log_problems, as SQL values: a test or node that did not pass. -#}
+{% macro build_log_problem_row(result) -%}
+    {%- set message = (((result.message or '') | string).strip().splitlines() or [''])[0][:500] -%}
+    {%- set relation = result.node.relation_name if result.status in ['warn', 'fail'] else none -%}
+    {%- set compiled = result.node.compiled_path if result.node.resource_type == 'test' else none -%}
+    {%- set values = [
+        build_log_literal(invocation_id), build_log_literal(result.node.unique_id),
+        build_log_literal(result.node.resource_type), build_log_literal(result.status),
+        result.failures if result.failures is number else 'null',
+        build_log_literal(message or none), build_log_literal(relation), build_log_literal(compiled),
+    ] -%}
+    {{ return('(' ~ values | join(', ') ~ ')') }}
+{%- endmacro %}
+
 {% macro record_build(results) -%}
     {%- if records_builds() -%}
         {%- do build_log_tables_created() -%}
@@ -120,16 +138,7 @@
         {%- set problems = [] -%}
         {%- for result in tests + nodes_errored -%}
             {%- if result.status not in ['pass', 'success', 'skipped'] -%}
-                {%- set message = ((result.message or '') | string).strip().split('\n')[0][:500] -%}
-                {%- set relation = result.node.relation_name if result.status in ['warn', 'fail'] else none -%}
-                {%- set compiled = result.node.compiled_path if result.node.resource_type == 'test' else none -%}
-                {%- do problems.append(
-                    "('" ~ invocation_id ~ "', " ~ build_log_literal(result.node.unique_id) ~ ", "
-                    ~ build_log_literal(result.node.resource_type) ~ ", " ~ build_log_literal(result.status) ~ ", "
-                    ~ (result.failures if result.failures is number else 'null') ~ ", "
-                    ~ build_log_literal(message or none) ~ ", " ~ build_log_literal(relation) ~ ", "
-                    ~ build_log_literal(compiled) ~ ")"
-                ) -%}
+                {%- do problems.append(build_log_problem_row(result)) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if problems -%}
@@ -139,30 +148,24 @@
                 ~ ' values ' ~ problems | join(', ')
             ) -%}
         {%- endif -%}
-        {%- set row -%}
-            nodes = {{ results | length }}, failed = {{ failed | length }}, warned = {{ warned | length }},
-            status = '{{ "failed" if failed else "success" }}', finished_at = {{ dbt.current_timestamp() }},
-            tests = {{ tests | length }},
-            tests_passed = {{ tests | selectattr('status', 'equalto', 'pass') | list | length }},
-            tests_warned = {{ tests | selectattr('status', 'equalto', 'warn') | list | length }},
-            tests_failed = {{ tests | selectattr('status', 'equalto', 'fail') | list | length }},
-            tests_errored = {{ tests | selectattr('status', 'equalto', 'error') | list | length }},
-            tests_skipped = {{ tests | selectattr('status', 'equalto', 'skipped') | list | length }},
-            nodes_errored = {{ nodes_errored | length }}
-        {%- endset -%}
-        {%- set started = run_query(
-            'select count(*) from ' ~ target.schema ~ ".dbt_build_log where invocation_id = '" ~ invocation_id ~ "'"
-        ).columns[0].values()[0] -%}
-        {%- if started | int == 0 -%}
-            {#- on-run-start did not record it (a build log created by this hook) -#}
-            {%- do run_query(
-                'insert into ' ~ target.schema ~ '.dbt_build_log (invocation_id, target_name, finished_at,'
-                ~ " nodes, failed, warned, status, command) values ('" ~ invocation_id ~ "', '" ~ target.name
-                ~ "', " ~ dbt.current_timestamp() ~ ", 0, 0, 0, 'running', " ~ build_log_literal(build_command()) ~ ")"
-            ) -%}
-        {%- endif -%}
+        {%- set count_of = {} -%}
+        {%- for status in ['pass', 'warn', 'fail', 'error', 'skipped'] -%}
+            {%- do count_of.update({status: tests | selectattr('status', 'equalto', status) | list | length}) -%}
+        {%- endfor -%}
         update {{ target.schema }}.dbt_build_log
-        set {{ row }}
+        set
+            nodes = {{ results | length }},
+            failed = {{ failed | length }},
+            warned = {{ warned | length }},
+            status = '{{ "failed" if failed else "success" }}',
+            finished_at = {{ dbt.current_timestamp() }},
+            tests = {{ tests | length }},
+            tests_passed = {{ count_of['pass'] }},
+            tests_warned = {{ count_of['warn'] }},
+            tests_failed = {{ count_of['fail'] }},
+            tests_errored = {{ count_of['error'] }},
+            tests_skipped = {{ count_of['skipped'] }},
+            nodes_errored = {{ nodes_errored | length }}
         where invocation_id = '{{ invocation_id }}'
     {%- else -%}
         select 1
