@@ -39,10 +39,14 @@
         'tests': 'integer', 'tests_passed': 'integer', 'tests_warned': 'integer', 'tests_failed': 'integer',
         'tests_errored': 'integer', 'tests_skipped': 'integer', 'nodes_errored': 'integer', 'message': 'varchar',
     } -%}
-    {%- for column, data_type in added.items() -%}
-        {%- do run_query(
-            'alter table ' ~ target.schema ~ '.dbt_build_log add column if not exists ' ~ column ~ ' ' ~ data_type
-        ) -%}
+    {#- run_query, not adapter.get_columns_in_relation: that opens a transaction, which dbt
+        rolls back after the hook, and the hook's writes with it -#}
+    {%- set present = run_query(
+        "select lower(column_name) from information_schema.columns where table_schema = '" ~ target.schema
+        ~ "' and table_name = 'dbt_build_log'"
+    ).columns[0].values() | list -%}
+    {%- for column, data_type in added.items() if column not in present -%}
+        {%- do run_query('alter table ' ~ target.schema ~ '.dbt_build_log add column ' ~ column ~ ' ' ~ data_type) -%}
     {%- endfor -%}
     {%- do run_query(
         'create table if not exists ' ~ target.schema ~ '.dbt_build_log_problems ('

@@ -184,3 +184,26 @@ def test_same_data_twice_gives_the_same_flags_and_says_what_it_checked(copy_of_b
     assert again[1].startswith("data quality: ") and " 0 warned, 0 failed" in again[1]
     assert again[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked the 0 it flagged (the months it wrote)"
     assert summary(target, check=True) == again
+
+
+def test_a_build_log_from_before_gains_the_columns(copy_of_built_duckdb: Target) -> None:
+    """A warehouse built by the project before the build log described its builds: the
+    summary says so in one line, and the next build adds the columns and records itself."""
+    target = copy_of_built_duckdb
+    target.execute("drop table main.dbt_build_log_problems")
+    target.execute("drop table main.dbt_build_log")
+    target.execute(
+        "create table main.dbt_build_log (invocation_id varchar not null, target_name varchar not null, "
+        "finished_at timestamp not null, nodes integer not null, failed integer not null, warned integer not null)"
+    )
+    target.execute("insert into main.dbt_build_log values ('old', 'duckdb', now(), 97, 0, 2)")
+    result = target.run("loader", "dq-summary", check=False)
+    assert result.returncode == 2
+    assert result.stderr == ("error: main.dbt_build_log: recorded by an older version of the project; run make build\n")
+    built = target.run("loader", "build", "--select", "stg_chs__load_log").stdout.splitlines()
+    assert built[0].startswith("last build: dbt build --select stg_chs__load_log on duckdb, ")
+    assert built[1] == "data quality: 3 tests: 2 passed, 1 warned, 0 failed, 0 errored, 0 skipped"
+    assert target.query("select invocation_id, status from main.dbt_build_log order by finished_at")[0] == (
+        "old",
+        None,
+    )
