@@ -248,19 +248,22 @@ def standing_flags(warehouse: Warehouse, build: RunSummary) -> str:
     ):  # the build failed before the model, or did not select it
         return f"anomaly flags: not available ({FLAGS_MODEL} is not built)"
     sums = ", ".join(f"sum(case when {column} then 1 else 0 end)" for column in FLAG_LABELS)
-    rows = warehouse.execute(
-        f"select count(distinct period), {sums}, "
-        f"sum(case when is_flagged and flagged_by_invocation = {warehouse.placeholder} then 1 else 0 end) "
-        f"from {FLAGS_MODEL}",
-        [build.invocation_id or ""],
-    )
-    months, *flags, checked = rows[0]
+    months, *flags = warehouse.execute(f"select count(distinct period), {sums} from {FLAGS_MODEL}")[0]
     standing = ", ".join(f"{label} {count or 0}" for label, count in zip(FLAG_LABELS.values(), flags, strict=True))
-    scope = (
-        "this build's anomaly tests checked every one"
-        if build.checks_every_month
-        else f"this build's anomaly tests checked the {checked or 0} it flagged (the months it wrote)"
-    )
+    if build.checks_every_month:
+        scope = "this build's anomaly tests checked every month"
+    else:  # the months the model (re)flagged in this build: the new ones and the month after each
+        written = warehouse.execute(
+            "select period, sum(case when is_flagged then 1 else 0 end) "
+            f"from {FLAGS_MODEL} where flagged_by_invocation = {warehouse.placeholder} group by period order by period",
+            [build.invocation_id or ""],
+        )
+        scope = (
+            f"this build's anomaly tests checked only the months it flagged anew: "
+            f"{', '.join(f'{period:%Y-%m}' for period, _ in written)} ({sum(int(n or 0) for _, n in written)} flagged)"
+            if written
+            else "this build's anomaly tests checked no month (it flagged none anew)"
+        )
     return f"anomaly flags standing in {FLAGS_MODEL} ({months} months): {standing} organisation-months; {scope}"
 
 

@@ -114,7 +114,7 @@ def test_summary_after_docs_generate_still_describes_the_last_build(copy_of_buil
     assert before[0].endswith(f", succeeded; {FIRST_BUILD}")
     assert before[1] == "data quality: 63 tests: 58 passed, 5 warned, 0 failed, 0 errored, 0 skipped"
     assert "  WARN  organisation_months__rolled_forward: 39 offending rows" in "\n".join(before)
-    assert before[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked every one"
+    assert before[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked every month"
 
     target.run("dbt", "docs", "generate")
     results = json.loads((Path(target.env["DBT_TARGET_PATH"]) / "run_results.json").read_text(encoding="utf-8"))
@@ -177,13 +177,23 @@ def test_same_data_twice_gives_the_same_flags_and_says_what_it_checked(copy_of_b
     adds the flags standing in the warehouse, the same after both."""
     target = copy_of_built
     first = summary(target, check=True)
-    assert first[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked every one"
+    assert first[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked every month"
 
     again = target.run("loader", "build", "--select", "int_organisation_months_flagged").stdout.splitlines()
     assert again[0].endswith(", succeeded; months checked: no month (no release new to this build)")
     assert again[1].startswith("data quality: ") and " 0 warned, 0 failed" in again[1]
-    assert again[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked the 0 it flagged (the months it wrote)"
+    assert again[-1] == f"{STANDING_FLAGS}; this build's anomaly tests checked no month (it flagged none anew)"
     assert summary(target, check=True) == again
+
+    # as if May had just landed: the model flags May and June (whose comparison changed)
+    # anew, 6 and 4 flagged organisation-months; the standing flags are the same again
+    target.execute("delete from intermediate.int_organisation_months_flagged where period = date '2025-05-01'")
+    monthly = target.run("loader", "build", "--select", "int_organisation_months_flagged").stdout.splitlines()
+    assert monthly[-1] == (
+        f"{STANDING_FLAGS}; this build's anomaly tests checked only the months it flagged anew: "
+        "2025-05, 2025-06 (10 flagged)"
+    )
+    assert "  WARN  organisation_months__large_change: 8 offending rows" in "\n".join(monthly)
 
 
 def test_a_build_log_from_before_gains_the_columns(copy_of_built_duckdb: Target) -> None:
