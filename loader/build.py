@@ -61,6 +61,21 @@ class BuildOutcome:
     ran: bool  # dbt ran the build's nodes (the models it writes are there to read)
 
 
+def checked_vars(text: str) -> str:
+    """``--vars`` as given, when it is a YAML mapping (dbt would print its complaint on
+    stdout, coloured, before it reads its own options): one line otherwise."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LoaderError(f"--vars {text!r}: not YAML ({first_line})") from exc
+    if not isinstance(value, dict):
+        raise LoaderError(f"--vars {text!r}: expected a YAML mapping, e.g. '{{validate_all_releases: true}}'")
+    return text
+
+
 def dbt_error_line(connection: Connection, error: str) -> str:
     """Why dbt could not run, as one line; a DuckDB file held by another program as what to do."""
     if connection.type == "duckdb" and ("Could not set lock" in error or "Conflicting lock" in error):

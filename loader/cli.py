@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from loader import __version__
-from loader.build import BuildOptions, run_build
+from loader.build import BuildOptions, checked_vars, run_build
 from loader.dbt_run import verbose_default
 from loader.dq_summary import NO_BUILD, dq_summary
 from loader.errors import LoaderError, shown
@@ -297,7 +297,7 @@ def _build(args: argparse.Namespace) -> int:
         *(["--select", *args.select] if args.select else []),
         *(["--exclude", *args.exclude] if args.exclude else []),
         *(["--full-refresh"] if args.full_refresh else []),
-        *(["--vars", args.vars] if args.vars else []),
+        *(["--vars", checked_vars(args.vars)] if args.vars else []),
     ]
     options = BuildOptions(dbt_args=tuple(dbt_args), verbose=args.verbose, profiles_dir=args.profiles_dir)
     return run_build(load_connection(args.target, args.profiles_dir), options, print)
