@@ -38,13 +38,16 @@ $(VENV)/.dev-installed: $(BIN)/dbt requirements-dev.txt
 
 setup-dev: $(VENV)/.dev-installed  ## add the development set: pytest, sqlfluff, ruff, mypy, playwright (requirements-dev.txt)
 
-build: land dbt-build  ## MAIN JOB: land every workbook and the extract, then dbt build (default DuckDB)
+build: land dbt-build  ## MAIN JOB: land every workbook and the extract, then dbt build and its summary (default DuckDB; V=1: dbt's per-node lines)
 
 land: setup  ## land the workbooks in CHS_DATA_DIR and the extract CSV
-	$(BIN)/python -m loader land "$(CHS_DATA_DIR)" "$(CHS_TRUST_METRICS_CSV)"
+	@$(BIN)/python -m loader land "$(CHS_DATA_DIR)" "$(CHS_TRUST_METRICS_CSV)"
 
-dbt-build: setup  ## dbt build: seeds, models and every test, then the data-quality summary
-	@$(BIN)/dbt build; status=$$?; $(BIN)/python -m loader dq-summary; exit $$status
+# V=1 (or CHS_VERBOSE=1): dbt's per-node lines on the console; they are always in logs/dbt.log
+V ?=
+
+dbt-build: setup  ## dbt build under the writer lock: seeds, models, every test, then the data-quality summary
+	@$(BIN)/python -m loader build $(if $(V),-v)
 
 release: setup  ## monthly release: fetch new/revised workbooks into CHS_DATA_DIR (writable), land, build, report (CHS_PUBLISH=1: and publish)
 	$(BIN)/python -m loader release --data-dir "$(CHS_DATA_DIR)" --extract "$(CHS_TRUST_METRICS_CSV)"
@@ -68,8 +71,11 @@ format: setup-dev  ## apply sqlfluff and ruff fixes
 dq-summary: setup  ## data-quality summary of the last dbt build
 	$(BIN)/python -m loader dq-summary
 
-propose-mapping: setup  ## CSV rows for providers seeds/trust_mapping.csv lacks
-	$(BIN)/python -m loader propose-mapping
+# OUT: the directory propose-mapping writes one CSV per seed into
+OUT ?= target/proposals
+
+propose-mapping: setup  ## rows proposed for the seeds, one CSV per seed: OUT/trust_mapping.csv, OUT/trust_successors.csv
+	$(BIN)/python -m loader propose-mapping --out "$(OUT)"
 
 report: setup  ## release report, one HTML file: reports/community-waits-YYYY-MM.html (PERIOD=YYYY-MM; default latest)
 	$(BIN)/python -m loader report $(if $(PERIOD),--period $(PERIOD))

@@ -5,26 +5,14 @@ steps (intermediate.int_service_months_flagged) and the successor rows the data 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from loader.report import propose_successors, run_results_path
+from loader.mapping_proposals import propose_successors
 from loader.warehouse import Warehouse
 
 FLAGS_MODEL = "intermediate.int_organisation_months_flagged"
 SERVICE_FLAGS_MODEL = "intermediate.int_service_months_flagged"
 FLAG_LABELS = {"is_rolled_forward": "rolled forward", "is_zero_glitch": "all zeros", "is_large_change": "large change"}
-
-
-def last_invocation_id(path: Path | None = None) -> str | None:
-    """The dbt invocation that wrote run_results.json (None when there is none)."""
-    try:
-        document: dict[str, Any] = json.loads((path or run_results_path()).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    invocation = document.get("metadata", {}).get("invocation_id")
-    return str(invocation) if invocation else None
 
 
 def describe_flagged_month(row: dict[str, Any]) -> str:
@@ -52,10 +40,11 @@ def describe_service_step(row: dict[str, Any]) -> str:
     )
 
 
-def anomaly_summary(warehouse: Warehouse, invocation_id: str | None = None) -> str:
-    """The release summary's anomalies block for the build that wrote run_results.json."""
+def anomaly_summary(warehouse: Warehouse, invocation_id: str | None) -> str:
+    """The release summary's anomalies block for dbt invocation ``invocation_id`` (the
+    build recorded last in the build log: loader/dq_summary.py)."""
     try:
-        return "\n".join(anomaly_lines(warehouse, invocation_id or last_invocation_id()))
+        return "\n".join(anomaly_lines(warehouse, invocation_id))
     except Exception as exc:  # the models are missing when the build failed before them
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"anomalies: not available ({first_line})"

@@ -16,15 +16,18 @@ from pathlib import Path
 from types import FrameType
 
 from loader import __version__
+from loader.build import BuildOptions, checked_vars, run_build
+from loader.dbt_run import verbose_default
+from loader.dq_summary import NO_BUILD, dq_summary
 from loader.errors import LoaderError, shown
 from loader.fetch import DEFAULT_PAGE_URL, fetch
 from loader.land import land_paths
 from loader.limits import Limits
 from loader.lock import warehouse_lock
+from loader.mapping_proposals import SEEDS, proposals_csv, write_proposals
 from loader.profiles import load_connection
 from loader.publish import DEFAULT_MIN_FOUND, DEFAULT_RETRIES, DEFAULT_RETRY_WAIT, PublishOptions, run_publish
 from loader.release import ReleaseOptions, run_release
-from loader.report import dq_summary, propose_mapping, propose_successors
 from loader.review import ReviewOptions, run_review, serve
 from loader.warehouse import open_warehouse
 
@@ -34,7 +37,7 @@ DESCRIPTION = (
     "NHS England's Community Health Services waiting lists: land the monthly workbooks and the "
     "trust_metrics extract into the warehouse (DuckDB by default, or PostgreSQL), check what dbt built, "
     "write the release report and publish community_health_data to the live trust_metrics table. "
-    "The main job: `python -m loader land DATA_DIR EXTRACT.csv`, then `dbt build` (both: `make build`); "
+    "The main job: `python -m loader land DATA_DIR EXTRACT.csv`, then `python -m loader build` (both: `make build`); "
     "each month: `python -m loader release`. `python -m loader COMMAND --help` for a command's options."
 )
 
@@ -64,18 +67,38 @@ def _parser() -> argparse.ArgumentParser:
     _add_target(land)
     _add_limits(land, fetching=False)
 
+    build = commands.add_parser(
+        "build",
+        help="dbt build under the writer lock, quietly, then the data-quality summary",
+        description="dbt build (seeds, models, every test) in this process under the writer lock that "
+        "landing, release and publish take; progress every few seconds, dbt's per-node lines in "
+        "logs/dbt.log, then the summary of this build (as dq-summary prints it). Exit 1 when a node or "
+        "test failed or errored (warnings pass).",
+    )
+    _add_verbose(build)
+    build.add_argument(
+        "--select", nargs="+", default=None, metavar="SPEC", help="dbt's --select (default: the whole project)"
+    )
+    build.add_argument("--exclude", nargs="+", default=None, metavar="SPEC", help="dbt's --exclude (default: none)")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="dbt's --full-refresh: rebuild incremental models (default: off)"
+    )
+    build.add_argument(
+        "--vars",
+        default=None,
+        metavar="YAML",
+        help="dbt's --vars, e.g. '{validate_all_releases: true}' (default: none)",
+    )
+    _add_target(build)
+
     summary = commands.add_parser(
         "dq-summary",
-        help="data-quality summary of the last dbt build",
-        description="Data-quality summary of the last dbt build: tests passed, warned and failed, with the "
-        "offending rows of each. Exits 1 when a test failed.",
+        help="data-quality summary of the last dbt build recorded in the warehouse",
+        description="Data-quality summary of the last dbt build recorded in the warehouse (its build log): "
+        "when, which target, which months it checked, tests passed, warned and failed with the offending "
+        "rows of each, and the anomaly flags standing over every month. Exits 1 when a test failed.",
     )
-    summary.add_argument(
-        "--run-results",
-        type=Path,
-        default=None,
-        help="dbt's run_results.json to read (default: target/run_results.json)",
-    )
+    _add_target(summary)
 
     fetch_command = commands.add_parser(
         "fetch",
@@ -133,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
         help="after a successful build, publish community_health_data to the live trust_metrics table "
         "(default: off, unless env CHS_PUBLISH=1; see `publish`)",
     )
+    _add_verbose(release)
     _add_target(release)
     _add_limits(release, fetching=True)
 
@@ -201,8 +225,23 @@ def _parser() -> argparse.ArgumentParser:
     propose = commands.add_parser(
         "propose-mapping",
         help="propose seed rows for providers the trust mapping lacks",
-        description="Print CSV rows for the providers that seeds/trust_mapping.csv does not list yet, then any "
-        "for seeds/trust_successors.csv: to review, then add to the seeds.",
+        description="CSV rows proposed for a seed, to review and then add: providers seeds/trust_mapping.csv "
+        "does not list yet, or (--seed trust_successors) rows for seeds/trust_successors.csv. One CSV per "
+        "seed: stdout holds --seed's; --out DIR writes every seed's, one file each.",
+    )
+    propose.add_argument(
+        "--seed",
+        choices=sorted(SEEDS),
+        default="trust_mapping",
+        help="the seed whose proposed rows to print (default: trust_mapping)",
+    )
+    propose.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write every seed's proposals instead, one file each: DIR/trust_mapping.csv, "
+        "DIR/trust_successors.csv (default: print --seed's to stdout)",
     )
     _add_target(propose)
 
@@ -249,6 +288,17 @@ def _add_review_options(command: argparse.ArgumentParser) -> None:
         "env CHS_REVIEW_SCHEMA_PREFIX)",
     )
     _add_target(command)
+
+
+def _add_verbose(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=verbose_default(),
+        help="show dbt's per-node lines (default: off, a progress line every few seconds; env CHS_VERBOSE=1 "
+        "turns it on); logs/dbt.log always has them",
+    )
 
 
 def _env_path(name: str) -> Path | None:
@@ -356,8 +406,27 @@ def _configure_logging(quiet: bool) -> None:
     logger.propagate = False
 
 
+def _build(args: argparse.Namespace) -> int:
+    dbt_args = [
+        *(["--select", *args.select] if args.select else []),
+        *(["--exclude", *args.exclude] if args.exclude else []),
+        *(["--full-refresh"] if args.full_refresh else []),
+        *(["--vars", checked_vars(args.vars)] if args.vars else []),
+    ]
+    options = BuildOptions(dbt_args=tuple(dbt_args), verbose=args.verbose, profiles_dir=args.profiles_dir)
+    return run_build(load_connection(args.target, args.profiles_dir), options, print)
+
+
 def _dq_summary(args: argparse.Namespace) -> int:
-    text, failed = dq_summary(args.run_results)
+    connection = load_connection(args.target, args.profiles_dir)
+    if connection.type == "duckdb" and not Path(str(connection.settings["path"])).exists():
+        print(f"data quality: {NO_BUILD}: no warehouse at {connection.settings['path']}; run make build")
+        return 1
+    warehouse = open_warehouse(connection)
+    try:
+        text, failed = dq_summary(warehouse, str(connection.settings["schema"]))
+    finally:
+        warehouse.close()
     print(text)
     return 1 if failed else 0
 
@@ -365,17 +434,27 @@ def _dq_summary(args: argparse.Namespace) -> int:
 def _propose_mapping(args: argparse.Namespace) -> int:
     warehouse = open_warehouse(load_connection(args.target, args.profiles_dir))
     try:
-        text = propose_mapping(warehouse)
-        successors = propose_successors(warehouse)
+        if args.out is not None:
+            written = write_proposals(warehouse, args.out)
+        else:
+            text = proposals_csv(warehouse, SEEDS[args.seed])
+            others = {
+                seed: proposals_csv(warehouse, SEEDS[seed]).count("\n") - 1 for seed in SEEDS if seed != args.seed
+            }
     finally:
         warehouse.close()
+    if args.out is not None:
+        for seed, (path, rows) in written.items():
+            print(f"{path}: {rows} row(s) proposed for seeds/{seed}.csv")
+        logger.info("review the rows, then append them to their seed: tail -n +2 FILE >> seeds/SEED.csv")
+        return 0
     print(text, end="")
-    proposals = text.count("\n") - 1
-    logger.info("%d provider(s) to review; add the reviewed rows to seeds/trust_mapping.csv", proposals)
-    successor_proposals = successors.count("\n") - 1
-    if successor_proposals:  # a second CSV, for the other seed
-        print(f"\n{successors}", end="")
-        logger.info("%d successor(s) to review; add reviewed rows to seeds/trust_successors.csv", successor_proposals)
+    logger.info("%d row(s) to review for seeds/%s.csv", text.count("\n") - 1, args.seed)
+    for seed, rows in others.items():
+        if rows:
+            logger.info(
+                "%d row(s) proposed for seeds/%s.csv: propose-mapping --seed %s (or --out DIR)", rows, seed, seed
+            )
     return 0
 
 
@@ -417,6 +496,7 @@ def _release(args: argparse.Namespace) -> int:
         allowed_hosts=tuple(args.allowed_hosts),
         limits=_limits(args),
         publish=args.publish,
+        verbose=args.verbose,
     )
     return run_release(load_connection(args.target, args.profiles_dir), options, print)
 
@@ -456,6 +536,7 @@ def _review_server(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "land": _land,
+    "build": _build,
     "fetch": _fetch,
     "release": _release,
     "publish": _publish,

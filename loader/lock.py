@@ -1,4 +1,4 @@
-"""Locks that keep two writers apart: one release (or publish, or landing) at a time.
+"""Locks that keep two writers apart: one build (or release, publish, landing) at a time.
 
 Two cron entries, or a manual run during the scheduled one, must not interleave: the
 second is refused with one line saying who holds the lock. On DuckDB the lock is a
@@ -26,7 +26,7 @@ from loader.profiles import Connection
 ADVISORY_LOCK_KEY = int.from_bytes(hashlib.sha256(b"chs_waiting_lists.release").digest()[:8], "big", signed=True)
 
 
-WRITERS = "another release, publish or landing"
+WRITERS = "another build, release, publish or landing"
 
 
 @contextmanager
@@ -60,7 +60,7 @@ def file_lock(path: Path, where: str, who: str) -> Iterator[None]:
 
 @contextmanager
 def warehouse_lock(connection: Connection) -> Iterator[None]:
-    """Hold the warehouse's writer lock for the block: one release, publish or landing at a time."""
+    """Hold the warehouse's writer lock for the block: one build, release, publish or landing at a time."""
     if connection.type == "duckdb":
         path = Path(str(connection.settings["path"]))
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 from loader import __version__
 from loader.dbt_run import InProcessDbt
+from loader.dq_summary import DID_NOT_RUN, STOPPED, last_build
 from loader.errors import LoaderError
 from loader.lock import warehouse_lock
 from loader.profiles import Connection
@@ -111,18 +112,16 @@ class _DryRun(Exception):
 def last_build_failure(warehouse: Warehouse, schema: str) -> str | None:
     """Why the last `dbt build` recorded in the warehouse (macros/build_log.sql) does not
     allow a publish, or None when it does."""
-    try:
-        rows = warehouse.execute(
-            f"select failed, finished_at from {quote_identifier(schema)}.dbt_build_log "
-            "order by finished_at desc limit 1"
-        )
-    except Exception:  # no build log yet: no build has finished here
-        rows = []
-    if not rows:
+    build = last_build(warehouse, schema)
+    if build is None:
         return "no dbt build on record in this warehouse; build first"
-    failed, finished_at = rows[0]
-    if failed:
-        return f"the last dbt build ({finished_at:%Y-%m-%d %H:%M} UTC) failed ({failed} nodes); nothing published"
+    when = (build.generated_at or "?").replace("T", " ")[:16]
+    if build.status in (STOPPED, DID_NOT_RUN):
+        state = "did not finish" if build.status == STOPPED else "did not run"
+        return f"the last dbt build ({when} UTC) {state}; nothing published"
+    if build.failed:
+        failed = build.counts.get("fail", 0) + build.counts.get("error", 0) + build.node_errors
+        return f"the last dbt build ({when} UTC) failed ({failed} nodes); nothing published"
     return None
 
 

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from loader.anomalies import anomaly_summary
+from loader.build import build_and_summarise
 from loader.dbt_run import InProcessDbt
 from loader.errors import LoaderError
 from loader.fetch import fetch
 from loader.land import FileResult, land_paths
 from loader.limits import DEFAULT_LIMITS, Limits
 from loader.lock import warehouse_lock
+from loader.mapping_proposals import propose_mapping
 from loader.profiles import Connection
 from loader.publish import PublishOptions, run_publish
-from loader.report import dq_summary, propose_mapping, run_results_path
 from loader.warehouse import CELLS_TABLE, SUPERSEDED_CELLS_TABLE, Warehouse, open_warehouse
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ReleaseOptions:
     allowed_hosts: tuple[str, ...] = ()  # hosts besides the page's origin that workbooks may come from
     limits: Limits = DEFAULT_LIMITS
     publish: bool = False  # publish community_health_data to the live table after a successful build
+    verbose: bool = False  # dbt's per-node lines on the console (default: progress lines only)
 
 
 # What dbt reads to build the project; a change to any of these calls for a full build.
@@ -260,23 +262,15 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
     full = options.full_build or fingerprint != last_built
     dbt_args = dbt_build_args(new_results, full, live)
     out(f"dbt {' '.join(dbt_args)}" + ("" if full else "  (project unchanged since its last full build)"))
-    os.environ["CHS_TARGET"] = connection.target  # profiles.yml reads it, as the loader did
-    build = dbt.run([*dbt_args, "--target", connection.target, "--quiet"], run_results_path())
-    if build.error:  # dbt could not run; failing nodes are in the summary below
-        logger.error("dbt %s: %s", dbt_args[0], build.error)
-    ran = run_results_path().exists()  # not when dbt stopped before running a node
-    if ran:
-        summary, failed_tests = dq_summary()
-    else:
-        summary, failed_tests = f"data quality: not available (dbt build did not run: {build.error})", True
-    out(summary)
+    build = build_and_summarise(connection, dbt, dbt_args, options.verbose, out)
+    ran = build.ran  # not when dbt stopped before running a node
 
     warehouse = open_warehouse(connection)
     try:
-        if full and build.succeeded:
+        if full and not build.failed:
             warehouse.log_full_build(fingerprint)
         if ran:
-            out(anomaly_summary(warehouse))
+            out(anomaly_summary(warehouse, build.invocation_id))
             changes, proposals, unavailable = provider_summary(warehouse, landed_months)
         else:
             changes, proposals, unavailable = [], [], "the build did not run"
@@ -292,7 +286,7 @@ def _release(connection: Connection, options: ReleaseOptions, out: Callable[[str
         out("  proposed rows for seeds/trust_mapping.csv (review, then add):")
         for line in proposals:
             out(f"    {line}")
-    built = build.succeeded and not failed_tests
+    built = not build.failed
     if built:  # a failed build writes no report: an old one is never taken for this release's
         from loader.release_report import write_report
 

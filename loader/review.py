@@ -39,9 +39,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from loader.dq_summary import run_results_summary
 from loader.errors import LoaderError
 from loader.profiles import Connection
-from loader.report import dq_summary
 from loader.review_summary import load_state, render_review
 from loader.warehouse import open_warehouse
 
@@ -251,7 +251,7 @@ def _build_failure(
     where = f"{environment.name} ({environment.schema_prefix}* schemas)"
     run_results = environment.target_path / "run_results.json"
     if command[0] == "build" and run_results.is_file() and run_results.stat().st_mtime >= started_at:
-        text, _ = dq_summary(run_results)
+        text, _ = run_results_summary(run_results)
         return f"dbt build of the {where} failed:\n{text}"
     output = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     return f"dbt {' '.join(command)} of the {where} failed:\n" + "\n".join(output[-15:])

@@ -14,6 +14,7 @@ and values are never spliced into SQL text.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -275,6 +276,21 @@ class Warehouse:
         )
 
 
+def duckdb_open_error(path: str, error: Exception) -> str:
+    """One line for a DuckDB file that cannot be opened. Held by another process, DuckDB
+    advises opening it read-only, which does not apply to a writer: say what to do."""
+    text = str(error)
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        holder = re.search(r"\(PID (\d+)\)", text)
+        pid = f" (pid {holder.group(1)})" if holder else ""
+        return (
+            f"{path} is open in another program{pid}: close it (an analyst's DuckDB session, a notebook, "
+            "recce server) and run again"
+        )
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"cannot open DuckDB database {path}: {first_line}"
+
+
 class DuckDBWarehouse(Warehouse):
     placeholder = "?"
 
@@ -286,7 +302,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             self.con = duckdb.connect(path)
         except duckdb.Error as exc:
-            raise LoaderError(f"cannot open DuckDB database {path}: {exc}") from exc
+            raise LoaderError(duckdb_open_error(path, exc)) from exc
         # The loader's parallelism is in parsing (worker threads); DuckDB's own worker
         # threads would only compete with them for the cores while it appends one file.
         self.con.execute("set threads = 1")

@@ -14,9 +14,9 @@ import os
 import time
 from pathlib import Path
 
+from loader.dq_summary import RunSummary, last_build
 from loader.profiles import Connection
 from loader.release_report.data import read_report_data
-from loader.report import RunSummary, run_results_path, summarise_run_results
 from loader.warehouse import open_warehouse
 
 logger = logging.getLogger(__name__)
@@ -33,13 +33,12 @@ def write_report(
     connection: Connection,
     period: str | None = None,
     out_dir: Path | None = None,
-    run_results: Path | None = None,
 ) -> Path:
     """Write the report for ``period`` (``YYYY-MM``; default the latest landed) and return its path.
 
-    The data-quality section reads the last dbt build's results (``run_results``, default
-    target/run_results.json); the page is written to a temporary file and renamed, so a
-    reader never sees half a report.
+    The data-quality section describes the last dbt build recorded in the warehouse's
+    build log (loader/dq_summary.py), whatever dbt command ran since; the page is written
+    to a temporary file and renamed, so a reader never sees half a report.
     """
     from loader.release_report.render import render_page  # Jinja2 + the Vega bundle, only here
 
@@ -47,10 +46,9 @@ def write_report(
     warehouse = open_warehouse(connection)
     try:
         data = read_report_data(warehouse, period, target=connection.target)
+        run: RunSummary | None = last_build(warehouse, str(connection.settings["schema"]))
     finally:
         warehouse.close()
-    results = run_results or run_results_path()
-    run: RunSummary | None = summarise_run_results(results) if results.is_file() else None
     page = render_page(data, run, dt.datetime.now(dt.UTC))
     directory = out_dir or report_dir()
     directory.mkdir(parents=True, exist_ok=True)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import jinja2
 
+from loader.dq_summary import RunSummary
 from loader.release_report.data import ReportData
 from loader.release_report.page import TEMPLATES, script_json
 from loader.release_report.sections import build_context
-from loader.report import RunSummary
 
 logger = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from loader.dq_summary import RunSummary, describe_months
 from loader.release_report import takeaways
 from loader.release_report.data import ReportData, Row
 from loader.release_report.formatting import count, display_name, icb_name, month, pct, signed
 from loader.release_report.page import Chart, Column, Table, chart_spec, raw
-from loader.report import RunSummary
 
 SOURCE = (
     "Source: NHS England, Community Health Services Waiting Lists; "
@@ -457,15 +457,19 @@ def _data_quality(data: ReportData, run: RunSummary | None) -> dict[str, Any]:
         ),
         "run": run,
         "counts": counts,
+        "months_checked": describe_months(run.months_checked, run.checks_every_month) if run else "",
         "problems": Table(
             "Tests that did not pass in the last dbt build",
             [
                 Column("Status", "status"),
                 Column("Test", "name"),
                 Column("Result", "detail"),
-                Column("Failing rows stored in", "relation"),
+                Column("Failing rows stored in (or the query that finds them)", "relation"),
             ],
-            [{**vars(problem), "relation": _schema_and_table(problem.relation)} for problem in run.problems]
+            [
+                {**vars(problem), "relation": _schema_and_table(problem.relation) or problem.query}
+                for problem in run.problems
+            ]
             if run
             else [],
         ),

@@ -580,7 +580,7 @@ def test_two_releases_at_once_the_second_is_refused(box: Sandbox, release_target
     for refused in (second, landing):
         assert refused.returncode == 2
         [error] = error_lines(refused)
-        assert "another release, publish or landing is running (" in error, error
+        assert "another build, release, publish or landing is running (" in error, error
         assert re.search(r"\((pid \d+, since|server pid \d+, connected)", error), error
     # the lock went with the process that held it
     after = box.loader("release", "--no-fetch", "--data-dir", str(box.data), "--target", release_target)

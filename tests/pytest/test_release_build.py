@@ -66,7 +66,7 @@ def test_release_selects_what_the_new_files_feed() -> None:
 def test_a_build_that_never_ran_shows_no_old_results(fresh_duckdb: Target, tmp_path: Path) -> None:
     """dbt stops before running a node (here: a yml it cannot parse, in a copy of the
     project): the release says so, and does not summarise the last build's
-    run_results.json as its own."""
+    run_results.json, nor any other, as its own."""
     project = tmp_path / "project"
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "analyses"):
@@ -86,7 +86,8 @@ def test_a_build_that_never_ran_shows_no_old_results(fresh_duckdb: Target, tmp_p
     result = fresh_duckdb.run("loader", "release", "--no-fetch", "--data-dir", str(data_dir), check=False)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "data quality: not available (dbt build did not run:" in result.stdout, result.stdout
+    assert "error: dbt build did not run: " in result.stderr, result.stderr
+    assert "data quality: no build recorded in this warehouse" in result.stdout, result.stdout
     assert "providers: not available (the build did not run)" in result.stdout
     assert "report: not written (the build failed)" in result.stdout
     assert not stale.exists()

@@ -7,9 +7,13 @@ a landed release in place is only something a test does)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import pytest
 
-from tests.pytest.conftest import Target
+from tests.pytest.conftest import PROJECT_DIR, Target
 
 pytestmark = pytest.mark.e2e
 
@@ -216,19 +220,18 @@ def test_successor_proposals_find_the_five_in_the_seed(copy_of_built_duckdb: Tar
         ("RAP", "RAL", "2025-01-01", "merger"),
         ("RY9", "RAX", "2024-12-01", "merger"),
     ]
-    output = target.run("loader", "propose-mapping").stdout.splitlines()
-    assert output[:3] == [
-        "org_code,org_name,trust_code,match_reason,note",  # the mapping itself is complete
-        "",
-        "predecessor_code,successor_code,effective_period,change_kind,source,evidence",
-    ]
-    assert output[5].startswith("R1C,RW1,2024-10-01,merger,proposed for review")
-    assert output[5] == (
+    mapping = target.run("loader", "propose-mapping")
+    assert mapping.stdout == "org_code,org_name,trust_code,match_reason,note\n"  # the mapping itself is complete
+    assert "5 row(s) proposed for seeds/trust_successors.csv: propose-mapping --seed trust_successors" in mapping.stderr
+    output = target.run("loader", "propose-mapping", "--seed", "trust_successors").stdout.splitlines()
+    assert output[0] == "predecessor_code,successor_code,effective_period,change_kind,source,evidence"
+    assert len(output) == 6
+    assert output[3].startswith("R1C,RW1,2024-10-01,merger,proposed for review")
+    assert output[3] == (
         "R1C,RW1,2024-10-01,merger,proposed for review: confirm against the ODS successor record,"
         '"R1C last reported 2024-09 (17180); RW1 grew by 14197 in 2024-10, 82% of the list reappearing '
         'in the same services"'
     )
-    assert len(output) == 8
 
 
 def test_successor_not_marked_in_the_mapping_fails(copy_of_built_duckdb: Target) -> None:
@@ -237,3 +240,28 @@ def test_successor_not_marked_in_the_mapping_fails(copy_of_built_duckdb: Target)
     )
     output = failing_tests(copy_of_built_duckdb, "test", "--select", "assert_trust_successors__agree_with_mapping")
     assert "Got 1 result" in output
+
+
+def test_propose_mapping_writes_one_csv_per_seed(copy_of_built_duckdb: Target, tmp_path: Path) -> None:
+    """--out DIR: one file per seed, each with its seed's header and columns, whose rows
+    append to the seed and read back as the rows proposed."""
+    target = copy_of_built_duckdb
+    target.execute("delete from seeds.trust_mapping where org_code = 'RJ7'")
+    target.execute("delete from seeds.trust_successors")
+    target.run("dbt", "run", "--select", "trust_mapping_proposals")
+    out = tmp_path / "proposals"
+    result = target.run("loader", "propose-mapping", "--out", str(out))
+    assert result.stdout.splitlines() == [
+        f"{out / 'trust_mapping.csv'}: 1 row(s) proposed for seeds/trust_mapping.csv",
+        f"{out / 'trust_successors.csv'}: 5 row(s) proposed for seeds/trust_successors.csv",
+    ]
+    expected = {"trust_mapping": ["RJ7"], "trust_successors": ["AJX", "NWX", "R1C", "RAP", "RY9"]}
+    for seed, first_column in expected.items():
+        seed_text = (PROJECT_DIR / "seeds" / f"{seed}.csv").read_text(encoding="utf-8")
+        proposed = (out / f"{seed}.csv").read_text(encoding="utf-8")
+        assert proposed.splitlines()[0] == seed_text.splitlines()[0]  # the seed's header
+        assert seed_text.endswith("\n")
+        appended = seed_text + "".join(proposed.splitlines(keepends=True)[1:])  # tail -n +2 FILE >> seed
+        rows = list(csv.reader(io.StringIO(appended)))
+        assert {len(row) for row in rows} == {len(rows[0])}  # every row has the seed's columns
+        assert [row[0] for row in rows[len(seed_text.splitlines()) :]] == first_column
