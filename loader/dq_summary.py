@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loader.anomalies import FLAG_LABELS, FLAGS_MODEL
+from loader.anomalies import FLAG_LABELS, FLAGS_MODEL, SERVICE_FLAGS_MODEL
 from loader.errors import LoaderError
 from loader.warehouse import Warehouse, quote_identifier
 
@@ -237,16 +237,24 @@ def run_results_summary(path: Path) -> tuple[str, bool]:
     return "\n".join([test_counts(run), *problem_lines(run)]), run.failed
 
 
+def is_built(warehouse: Warehouse, model: str) -> bool:
+    """Whether the table `schema.name` exists in the warehouse."""
+    schema, table = model.split(".")
+    return bool(
+        warehouse.execute(
+            "select table_name from information_schema.tables "
+            f"where table_schema = {warehouse.placeholder} and table_name = {warehouse.placeholder}",
+            [schema, table],
+        )
+    )
+
+
 def standing_flags(warehouse: Warehouse, build: RunSummary) -> str:
     """The anomaly flags in the warehouse (every month) and how many of them this build's
     anomaly tests checked: the same data gives the same line whichever build ran last."""
-    schema, table = FLAGS_MODEL.split(".")
-    if not warehouse.execute(
-        "select table_name from information_schema.tables "
-        f"where table_schema = {warehouse.placeholder} and table_name = {warehouse.placeholder}",
-        [schema, table],
-    ):  # the build failed before the model, or did not select it
-        return f"anomaly flags: not available ({FLAGS_MODEL} is not built)"
+    for model in (FLAGS_MODEL, SERVICE_FLAGS_MODEL):
+        if not is_built(warehouse, model):  # the build failed before the model, or did not select it
+            return f"anomaly flags: not available ({model} is not built)"
     sums = ", ".join(f"sum(case when {column} then 1 else 0 end)" for column in FLAG_LABELS)
     months, *flags = warehouse.execute(f"select count(distinct period), {sums} from {FLAGS_MODEL}")[0]
     standing = ", ".join(f"{label} {count or 0}" for label, count in zip(FLAG_LABELS.values(), flags, strict=True))
@@ -264,7 +272,11 @@ def standing_flags(warehouse: Warehouse, build: RunSummary) -> str:
             if written
             else "this build's anomaly tests checked no month (it flagged none anew)"
         )
-    return f"anomaly flags standing in {FLAGS_MODEL} ({months} months): {standing} organisation-months; {scope}"
+    steps = warehouse.execute(f"select count(*) from {SERVICE_FLAGS_MODEL} where is_service_step")[0][0]
+    return (
+        f"anomaly flags standing in {FLAGS_MODEL} ({months} months): {standing} organisation-months, "
+        f"and {steps} service steps ({SERVICE_FLAGS_MODEL}); {scope}"
+    )
 
 
 def dq_summary(warehouse: Warehouse, schema: str) -> tuple[str, bool]:

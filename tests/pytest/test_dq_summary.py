@@ -124,7 +124,8 @@ FIRST_BUILD = "months checked: every month landed (12 months: 2024-08 to 2025-07
 # exactly these: 39, 3 and 27 rows)
 STANDING_FLAGS = (
     "anomaly flags standing in intermediate.int_organisation_months_flagged (12 months): "
-    "rolled forward 39, all zeros 3, large change 27 organisation-months"
+    "rolled forward 39, all zeros 3, large change 27 organisation-months, "
+    "and 40 service steps (intermediate.int_service_months_flagged)"
 )
 
 
