@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser(
         "build",
-        help="dbt build under the writer lock, quietly, then the data-quality summary",
+        help="dbt build under the writer lock, then the data quality summary",
         description="dbt build (seeds, models, every test) in this process under the writer lock that "
         "landing, release and publish take; progress every few seconds, dbt's per-node lines in "
         "logs/dbt.log, then the summary of this build (as dq-summary prints it). Exit 1 when a node or "
