@@ -332,3 +332,81 @@
 {% macro projection_state_columns(prefix='') -%}
     {%- for k in range(12) %}{{ prefix }}c{{ k }}, {% endfor %}{{ prefix }}c52
 {%- endmacro %}
+
+{#-
+    A round of the standard-meeting capacity search (int_projection_standard_capacity):
+    two CTEs over `candidates` (rows of a series x standard x candidate extra weekly
+    capacity `extra`, with the as-of state and parameters): `name`_paths steps each
+    candidate's state month by month to the standard's target month with that extra
+    capacity from the first month (projection_step); `name` keeps the target month's
+    row and whether it meets the standard (projection_meets_standard).
+-#}
+{% macro projection_search_round(name, candidates) -%}
+{%- set rates = {} -%}
+{%- for group in ['new', 'young', 'mid', 'old'] -%}
+    {%- do rates.update({group: 'search.leaving_rate_' ~ group}) -%}
+{%- endfor -%}
+{{ name }}_paths as (
+
+    select
+        series_id,
+        standard,
+        standard_weeks,
+        standard_share,
+        target_months_ahead,
+        candidate,
+        extra,
+        weekly_demand,
+        {%- for group in ['new', 'young', 'mid', 'old'] %}
+            leaving_rate_{{ group }},
+        {%- endfor %}
+        0 as months_ahead,
+        {{ projection_state_columns() }}
+    from {{ candidates }}
+
+    union all
+
+    select
+        search.series_id,
+        search.standard,
+        search.standard_weeks,
+        search.standard_share,
+        search.target_months_ahead,
+        search.candidate,
+        search.extra,
+        search.weekly_demand,
+        {%- for group in ['new', 'young', 'mid', 'old'] %}
+            search.leaving_rate_{{ group }},
+        {%- endfor %}
+        search.months_ahead + 1 as months_ahead,
+        {%- for cohort in projection_step('search.', 'search.weekly_demand', projection_cohort_weeks(), rates, 'search.extra') %}
+            {{ cohort }} as {% if loop.last %}c52{% else %}c{{ loop.index0 }},{% endif %}
+        {%- endfor %}
+    from {{ name }}_paths as search
+    where search.months_ahead < search.target_months_ahead
+
+),
+
+{{ name }} as (
+
+    select
+        series_id,
+        standard,
+        candidate,
+        extra,
+        case
+            when standard_weeks = 18
+                then {{ projection_meets_standard(18, 'standard_share') }}
+            else {{ projection_meets_standard(52, 'standard_share') }}
+        end as meets_standard
+    from {{ name }}_paths
+    where months_ahead = target_months_ahead
+
+),
+{%- endmacro %}
+
+{#- The median of an expression over a group: the ordered-set aggregate both adapters
+    run (DuckDB and PostgreSQL), interpolating between the middle two values. -#}
+{% macro median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}

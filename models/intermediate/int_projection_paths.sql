@@ -2,7 +2,9 @@
     The projection's apply step (NHSRtt's apply_params_to_projections): one row per path x
     month ahead (0 = the as-of month's state), a path being an as-of month x series x
     scenario. The latest landed month is projected projection_horizon_months ahead under
-    every scenario of seeds/projection_scenarios.csv; each earlier as-of month of
+    every scenario of seeds/projection_scenarios.csv and with the least extra weekly
+    capacity meeting each standard (int_projection_standard_capacity: scenarios
+    meets_18_week_standard, meets_52_week_standard); each earlier as-of month of
     int_projection_calibrated (the backtest's) under the current trend up to the latest
     landed month. A recursive CTE over months ahead, the cohorts as columns: each month is
     the month before stepped by projection_step (macros/projection.sql) with the path's
@@ -32,6 +34,13 @@ calibrated as (
 
     select * from {{ ref('int_projection_calibrated') }}
     where calibration_transitions > 0
+
+),
+
+standard_capacity as (
+
+    select * from {{ ref('int_projection_standard_capacity') }}
+    where extra_weekly_capacity is not null
 
 ),
 
@@ -131,6 +140,28 @@ path_starts as (
 
     union all
 
+    -- the latest month with the least extra weekly capacity that meets each standard
+    select
+        latest.*,
+        'meets_' || replace(standard_capacity.standard, '_weeks', '_week') || '_standard' as scenario,
+        false as is_backtest,
+        {{ horizon }} as horizon_months,
+        standard_capacity.extra_weekly_capacity,
+        latest.as_of_month_index + 1 as extra_from_index,
+        1 as removals_factor,
+        0 as removals_from_index,
+        1 as demand_factor,
+        0 as demand_from_index
+    from latest
+    inner join standard_capacity
+        on
+            {%- for column in series_key %}
+                latest.{{ column }} is not distinct from standard_capacity.{{ column }}
+                {%- if not loop.last %} and{% endif %}
+            {%- endfor %}
+
+    union all
+
     -- every earlier as-of month on the current trend, up to the latest landed month
     select
         calibrated.*,
@@ -225,7 +256,8 @@ final as (
         extra_weekly_capacity,
         {{ projection_state_columns() }},
         {{ projection_total() }} as total_waiting,
-        {{ projection_pct_within_18_weeks() }} as pct_within_18_weeks
+        {{ projection_pct_within_18_weeks() }} as pct_within_18_weeks,
+        {{ projection_pct_within_52_weeks() }} as pct_within_52_weeks
     from paths
 
 )
