@@ -14,6 +14,13 @@
     52 weeks exactly; c52 holds everyone waiting 52 weeks or more.
 -#}
 
+{#- A series' key as one text (organisation code blank for National): the projection's
+    models join on it, as equality on one column (a hash join on every adapter). -#}
+{% macro projection_series_id(prefix='') -%}
+    ({{ prefix }}org_level || '|' || coalesce({{ prefix }}org_code, '') || '|' || {{ prefix }}service_category
+    || '|' || {{ prefix }}service_key)
+{%- endmacro %}
+
 {#- Width of one cohort in weeks: 52 / 12 (a calendar month is 4.35 weeks on average;
     the 0.3% difference keeps the 52-week boundary on a cohort edge). -#}
 {% macro projection_cohort_weeks() -%}

@@ -257,6 +257,7 @@ final as (
         period as as_of_period,
         month_index as as_of_month_index,
         month_index = latest_month_index as is_latest,
+        cast({{ projection_series_id() }} as text) as series_id,
         cast(org_level as text) as org_level,
         cast(org_code as text) as org_code,
         cast(org_name as text) as org_name,

@@ -2,9 +2,11 @@
     The projection's apply step (NHSRtt's apply_params_to_projections): one row per path x
     month ahead (0 = the as-of month's state), a path being an as-of month x series x
     scenario. The latest landed month is projected projection_horizon_months ahead under
-    every scenario of seeds/projection_scenarios.csv and with the least extra weekly
-    capacity meeting each standard (int_projection_standard_capacity: scenarios
-    meets_18_week_standard, meets_52_week_standard); each earlier as-of month of
+    every scenario of seeds/projection_scenarios.csv that changes it and with the least
+    extra weekly capacity meeting each standard where it needs some
+    (int_projection_standard_capacity: scenarios meets_18_week_standard,
+    meets_52_week_standard); a series a scenario leaves unchanged has only its current_trend
+    rows (its projection under that scenario). Each earlier as-of month of
     int_projection_calibrated (the backtest's) under the current trend up to the latest
     landed month. A recursive CTE over months ahead, the cohorts as columns: each month is
     the month before stepped by projection_step (macros/projection.sql) with the path's
@@ -67,9 +69,7 @@ scenarios as (
 scenario_changes as (
 
     select
-        {%- for column in series_key %}
-            latest.{{ column }},
-        {%- endfor %}
+        latest.series_id,
         scenario_rows.scenario,
         scenario_rows.change,
         scenario_rows.change_value,
@@ -77,9 +77,7 @@ scenario_changes as (
             {{ month_index('scenario_rows.from_period') }}, latest.as_of_month_index + 1
         ) as from_month_index,
         row_number() over (
-            partition by
-                {% for column in series_key %}latest.{{ column }}, {% endfor %}scenario_rows.scenario,
-                scenario_rows.change
+            partition by latest.series_id, scenario_rows.scenario, scenario_rows.change
             order by
                 (case when scenario_rows.org_code is not null then 8 else 0 end)
                 + (case when scenario_rows.org_level is not null then 4 else 0 end)
@@ -100,9 +98,7 @@ scenario_changes as (
 scenario_settings as (
 
     select
-        {%- for column in series_key %}
-            {{ column }},
-        {%- endfor %}
+        series_id,
         scenario,
         {%- for change, default in [('extra_weekly_capacity', 0), ('removals_pct', 0), ('demand_pct', 0)] %}
             max(case when change = '{{ change }}' then change_value end) as {{ change }},
@@ -111,13 +107,13 @@ scenario_settings as (
         count(*) as changes
     from scenario_changes
     where specificity_rank = 1
-    group by {{ series_key | join(', ') }}, scenario
+    group by series_id, scenario
 
 ),
 
 path_starts as (
 
-    -- the latest month under every scenario
+    -- the latest month on the current trend, and under every scenario that changes it
     select
         latest.*,
         scenarios.scenario,
@@ -133,10 +129,9 @@ path_starts as (
     cross join scenarios
     left join scenario_settings
         on
-            {%- for column in series_key %}
-                latest.{{ column }} is not distinct from scenario_settings.{{ column }} and
-            {%- endfor %}
-            scenarios.scenario = scenario_settings.scenario
+            latest.series_id = scenario_settings.series_id
+            and scenarios.scenario = scenario_settings.scenario
+    where scenarios.scenario = 'current_trend' or scenario_settings.scenario is not null
 
     union all
 
@@ -155,10 +150,8 @@ path_starts as (
     from latest
     inner join standard_capacity
         on
-            {%- for column in series_key %}
-                latest.{{ column }} is not distinct from standard_capacity.{{ column }}
-                {%- if not loop.last %} and{% endif %}
-            {%- endfor %}
+            latest.series_id = standard_capacity.series_id
+            and standard_capacity.extra_weekly_capacity > 0
 
     union all
 
@@ -185,6 +178,7 @@ paths as (
 
     select
         as_of_period,
+        series_id,
         {%- for column in series_key %}
             {{ column }},
         {%- endfor %}
@@ -214,6 +208,7 @@ paths as (
 
     select
         paths.as_of_period,
+        paths.series_id,
         {%- for column in series_key %}
             paths.{{ column }},
         {%- endfor %}
@@ -245,6 +240,7 @@ final as (
 
     select
         as_of_period,
+        series_id,
         {%- for column in series_key %}
             {{ column }},
         {%- endfor %}

@@ -9,7 +9,8 @@
     recursive projection to the target month, macros/projection.sql
     projection_search_round), between 0 and an upper bound U that surely meets it (the
     list and the joiners until the target all removed: list / (months x 52/12) + demand):
-      round 1: U / 4^i, i = 0 .. 7, and 0 (0 meeting: the series needs no extra capacity);
+      round 0: 0 (meeting: the series needs no extra capacity, and no more rounds);
+      round 1: U / 4^i, i = 0 .. 7;
       round 2: lo x 4^(j/8), j = 1 .. 8 between round 1's largest failing (lo) and
                smallest meeting (hi) candidates (a linear grid when lo is 0);
       round 3: lo + (hi - lo) j / 8, j = 1 .. 8 between round 2's.
@@ -52,8 +53,6 @@ searched as (
 
     select
         calibrated.*,
-        calibrated.org_level || '|' || coalesce(calibrated.org_code, '') || '|'
-        || calibrated.service_category || '|' || calibrated.service_key as series_id,
         standards.standard,
         standards.standard_weeks,
         standards.standard_share,
@@ -68,14 +67,30 @@ searched as (
 
 ),
 
+-- round 0: the current trend (no extra capacity)
+round_0_candidates as (
+
+    select
+        searched.*,
+        0 as candidate,
+        cast(0 as double precision) as extra
+    from searched
+
+),
+
+{{ projection_search_round('round_0', 'round_0_candidates') }}
+
 round_1_candidates as (
 
     select
         searched.*,
         grid.candidate,
-        case when grid.candidate < 0 then 0 else searched.upper_bound / power(4, grid.candidate) end as extra
+        searched.upper_bound / power(4, grid.candidate) as extra
     from searched
-    cross join (values {% for i in range(-1, 8) %}({{ i }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
+    inner join round_0
+        on searched.series_id = round_0.series_id and searched.standard = round_0.standard
+    cross join (values {% for i in range(8) %}({{ i }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
+    where not round_0.meets_standard
 
 ),
 
@@ -87,7 +102,7 @@ round_1_bracket as (
         series_id,
         standard,
         min(case when meets_standard then extra end) as high,
-        max(case when not meets_standard then extra end) as low
+        coalesce(max(case when not meets_standard then extra end), 0) as low
     from round_1
     group by series_id, standard
 
@@ -106,7 +121,6 @@ round_2_candidates as (
     inner join round_1_bracket
         on searched.series_id = round_1_bracket.series_id and searched.standard = round_1_bracket.standard
     cross join (values {% for j in range(1, 9) %}({{ j }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
-    where round_1_bracket.high > 0
 
 ),
 
@@ -158,10 +172,10 @@ found as (
     select
         searched.series_id,
         searched.standard,
-        case when round_1_bracket.high = 0 then 0 else round_3_found.extra end as extra_weekly_capacity
+        case when round_0.meets_standard then 0 else round_3_found.extra end as extra_weekly_capacity
     from searched
-    inner join round_1_bracket
-        on searched.series_id = round_1_bracket.series_id and searched.standard = round_1_bracket.standard
+    inner join round_0
+        on searched.series_id = round_0.series_id and searched.standard = round_0.standard
     left join round_3_found
         on searched.series_id = round_3_found.series_id and searched.standard = round_3_found.standard
 
@@ -188,6 +202,7 @@ final as (
 
     select
         searched.as_of_period,
+        searched.series_id,
         searched.org_level,
         searched.org_code,
         searched.service_category,

@@ -37,10 +37,7 @@ projected as (
     inner join calibrated
         on
             paths.as_of_period = calibrated.as_of_period
-            and paths.org_level = calibrated.org_level
-            and paths.org_code is not distinct from calibrated.org_code
-            and paths.service_category = calibrated.service_category
-            and paths.service_key = calibrated.service_key
+            and paths.series_id = calibrated.series_id
 
 ),
 

@@ -42,15 +42,12 @@ scored as (
     inner join calibrated
         on
             paths.as_of_period = calibrated.as_of_period
-            and paths.org_level = calibrated.org_level
-            and paths.org_code is not distinct from calibrated.org_code
-            and paths.service_category = calibrated.service_category
-            and paths.service_key = calibrated.service_key
+            and paths.series_id = calibrated.series_id
     inner join actuals
         on
             paths.period = actuals.period
             and paths.org_level = actuals.org_level
-            and paths.org_code is not distinct from actuals.org_code
+            and coalesce(paths.org_code, '') = coalesce(actuals.org_code, '')
             and paths.service_category = actuals.service_category
             and paths.service_key = actuals.service_key
 

@@ -104,14 +104,14 @@ final as (
         on
             summarised.as_of_period = calibrated.as_of_period
             and summarised.org_level = calibrated.org_level
-            and summarised.org_code is not distinct from calibrated.org_code
+            and coalesce(summarised.org_code, '') = coalesce(calibrated.org_code, '')
             and summarised.service_category = calibrated.service_category
             and summarised.service_key = calibrated.service_key
     {%- for standard in standards %}
     left join standard_capacity as capacity_{{ standard.name }}
         on
             summarised.org_level = capacity_{{ standard.name }}.org_level
-            and summarised.org_code is not distinct from capacity_{{ standard.name }}.org_code
+            and coalesce(summarised.org_code, '') = coalesce(capacity_{{ standard.name }}.org_code, '')
             and summarised.service_category = capacity_{{ standard.name }}.service_category
             and summarised.service_key = capacity_{{ standard.name }}.service_key
             and capacity_{{ standard.name }}.standard = '{{ standard.name }}'
@@ -120,7 +120,7 @@ final as (
         on
             summarised.as_of_period = capacity.period
             and summarised.org_level = capacity.org_level
-            and summarised.org_code is not distinct from capacity.org_code
+            and coalesce(summarised.org_code, '') = coalesce(capacity.org_code, '')
             and summarised.service_category = capacity.service_category
             and summarised.service_key = capacity.service_key
 
