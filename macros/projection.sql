@@ -28,10 +28,10 @@
 {%- endmacro %}
 
 {#- The age group whose rate of leaving applies to cohort k over a month:
-    young (c0 .. c3, under 17.3 weeks), mid (c4 .. c11: 17.3 to 52 weeks; c11's
-    survivors cross into c52), old (c52). -#}
+    young (c0 .. c3, under 17.3 weeks), mid (c4 .. c10), old (c11 and c52: those who
+    are or are about to be 52+ weeks; c11's survivors cross into c52). -#}
 {% macro projection_rate_group(k) -%}
-    {%- if k <= 3 -%}{{ return('young') }}{%- elif k <= 11 -%}{{ return('mid') }}{%- else -%}{{ return('old') }}{%- endif -%}
+    {%- if k <= 3 -%}{{ return('young') }}{%- elif k <= 10 -%}{{ return('mid') }}{%- else -%}{{ return('old') }}{%- endif -%}
 {%- endmacro %}
 
 {#- Weeks of band [lower, upper) overlapping cohort k's ages. -#}
@@ -113,7 +113,7 @@
 {%- endmacro %}
 
 {#- Patients on the list a month after a state with no extra capacity, from its group
-    stocks (young c0 .. c3, mid c4 .. c11, old c52): joiners (weekly demand x
+    stocks (young c0 .. c3, mid c4 .. c10, old c11 + c52): joiners (weekly demand x
     weeks) less those leaving within the month, plus each group's survivors. The
     one-month-ahead prediction the interval is calibrated on. -#}
 {% macro projection_one_month_total(demand, weeks, young, mid, old, rate_new, rate_young, rate_mid, rate_old) -%}
@@ -132,9 +132,7 @@
       r_new   = 1 - sum c0(t)                   / sum D(t) w(t)     joiners leaving in their month
       r_young = 1 - sum (c1 + .. + c4)(t)       / sum (c0 + .. + c3)(t-1)
       r_mid   = 1 - sum (c5 + .. + c11)(t)      / sum (c4 + .. + c10)(t-1)
-      r_old   = 1 - sum (c52(t) - (1 - r_mid) c11(t-1)) / sum c52(t-1)
-                (the crossers leave at the mid rate, as in the step; the rest of the
-                52+ change is the 52+ group's own leaving)
+      r_old   = 1 - sum c52(t)                  / sum (c11 + c52)(t-1)
       r_all   = 1 - sum total(t) / sum (total(t-1) + D(t) w(t))   (fallback of an empty group)
     With prefix '' (the final pass) it adds the window's weekly demand D (mean of the
     usable months' weekly_demand, macros/capacity.sql) and its transition count.
@@ -143,13 +141,12 @@
 {%- set groups = {
     'young': [projection_cohort_sum(1, 4, prefix ~ 'c'), projection_cohort_sum(0, 3, 'lag_' ~ prefix ~ 'c')],
     'mid': [projection_cohort_sum(5, 11, prefix ~ 'c'), projection_cohort_sum(4, 10, 'lag_' ~ prefix ~ 'c')],
-    'old': [prefix ~ 'c52', 'lag_' ~ prefix ~ 'c52'],
-    'crossing': ['lag_' ~ prefix ~ 'c11', 'lag_' ~ prefix ~ 'c11'],
+    'old': [prefix ~ 'c52', '(lag_' ~ prefix ~ 'c11 + lag_' ~ prefix ~ 'c52)'],
 } -%}
 {%- set before_groups = {
     'young': projection_cohort_sum(0, 3, 'lag_' ~ prefix ~ 'c'),
-    'mid': projection_cohort_sum(4, 11, 'lag_' ~ prefix ~ 'c'),
-    'old': 'lag_' ~ prefix ~ 'c52',
+    'mid': projection_cohort_sum(4, 10, 'lag_' ~ prefix ~ 'c'),
+    'old': '(lag_' ~ prefix ~ 'c11 + lag_' ~ prefix ~ 'c52)',
 } -%}
 {%- set joiners_in_month = weekly_demand('wait_0_1_weeks') ~ ' * ' ~ projection_cohort_weeks() -%}
 {{ name }}_lags as (
@@ -196,7 +193,7 @@
 
     select
         *,
-        {%- for group in ['new', 'young', 'mid', 'all'] %}
+        {%- for group in ['new', 'young', 'mid', 'old', 'all'] %}
             {{ projection_leaving_rate(
                 'sum(' ~ prefix ~ 'num_' ~ group ~ ') over calibration_window',
                 'sum(' ~ prefix ~ 'den_' ~ group ~ ') over calibration_window',
@@ -207,9 +204,6 @@
             {%- endif %}
         {%- endfor %}
         {%- if prefix == '' %}
-            sum(num_crossing) over calibration_window as crossing_before,
-            sum(num_old) over calibration_window as still_waiting_old,
-            sum(den_old) over calibration_window as waiting_before_old,
             avg(case when is_usable_for_flows then {{ weekly_demand('wait_0_1_weeks') }} end)
                 over calibration_window as weekly_demand,
             count(case when is_calibrating_transition then 1 end) over calibration_window as calibration_transitions,
@@ -241,12 +235,11 @@
     end)
 {%- endmacro %}
 
-{#- The 52+ group's rate of leaving that would hold its list level next month, given the
-    crossers (c11 surviving at the mid rate): (1 - r) c52 + (1 - r_mid) c11 = c52, so
-    r = (1 - r_mid) c11 / c52, clamped to [0, 1]; null for an empty 52+ group. The prior
-    the 52+ rate is shrunk towards (projection_52_balance_prior_patients). -#}
-{% macro projection_balancing_rate(c52, c11, rate_mid) -%}
-    (case when {{ c52 }} > 0 then least(1.0, greatest(0.0, (1 - {{ rate_mid }}) * {{ c11 }} / {{ c52 }})) end)
+{#- The old group's rate of leaving that would hold the 52+ list level next month:
+    (1 - r) (c52 + c11) = c52, so r = c11 / (c52 + c11); null for an empty group. The
+    prior the old rate is shrunk towards (projection_52_balance_prior_patients). -#}
+{% macro projection_balancing_rate(c52, c11) -%}
+    (case when {{ c52 }} + {{ c11 }} > 0 then {{ c11 }} / ({{ c52 }} + {{ c11 }}) end)
 {%- endmacro %}
 
 {#- Rate scaled by a factor (a scenario's change in removals), at most 1. -#}
@@ -259,7 +252,7 @@
     as a list of 13 SQL expressions [c0' .. c11', c52']:
       a0       = (1 - r_new) x D x w                    (joiners still waiting)
       a(k+1)   = (1 - r_g(k)) x c_k,  k = 0 .. 10        (survive and age a month)
-      a52      = (1 - r_old) x c52 + (1 - r_mid) x c11
+      a52      = (1 - r_old) x (c52 + c11)
     then extra capacity X = extra patients a week x w removes the longest waiters first
     (a52, then a11, a10, .. a0), never below zero:
       c_x'     = max(a_x - max(X - sum of the cohorts waiting longer than x, 0), 0).
@@ -270,9 +263,7 @@
     {%- for k in range(11) -%}
         {%- do aged.append('((1 - ' ~ rates[projection_rate_group(k)] ~ ') * ' ~ prefix ~ 'c' ~ k ~ ')') -%}
     {%- endfor -%}
-    {%- do aged.append(
-        '((1 - ' ~ rates.old ~ ') * ' ~ prefix ~ 'c52 + (1 - ' ~ rates.mid ~ ') * ' ~ prefix ~ 'c11)'
-    ) -%}
+    {%- do aged.append('((1 - ' ~ rates.old ~ ') * (' ~ prefix ~ 'c52 + ' ~ prefix ~ 'c11))') -%}
     {#- removal order: c52 (index 12), then c11 .. c0 -#}
     {%- set order = [12] + range(11, -1, -1) | list -%}
     {%- set removed = '(' ~ extra_weekly ~ ' * ' ~ weeks ~ ')' -%}

@@ -23,7 +23,8 @@
 {%- set calibration_months = var('projection_calibration_months') | int %}
 {%- set backtest_months = var('projection_backtest_months') | int %}
 {%- set cohort_columns = range(12) | list %}
-{%- set series_key = ['org_level', 'org_code', 'service_category', 'service_key'] %}
+{#- window partitions: one series -#}
+{%- set series_key = ['series_id'] %}
 
 with
 
@@ -47,6 +48,7 @@ months_read as (
 
     select
         series_months.*,
+        {{ projection_series_id('series_months.') }} as series_id,
         {{ month_index('series_months.period') }} as month_index,
         cast({{ band_sum(wait_bands_in_weeks(false)) }} as double precision) as band_total,
         month_bounds.first_month_index,
@@ -138,14 +140,8 @@ national_rates as (
         service_category,
         service_key,
         {%- for group in ['new', 'young', 'mid'] %}
-            coalesce(rate_{{ group }}, rate_all) as parent_rate_{{ group }},
+            coalesce(rate_{{ group }}, rate_all) as parent_rate_{{ group }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-        coalesce(
-            {{ projection_leaving_rate(
-                '(still_waiting_old - (1 - coalesce(rate_mid, rate_all)) * crossing_before)', 'waiting_before_old'
-            ) }},
-            rate_all
-        ) as parent_rate_old
     from as_of_rows
     where org_level = 'National'
 
@@ -163,9 +159,8 @@ with_parent_rates as (
                 ) }},
                 as_of_rows.rate_all,
                 0
-            ) as leaving_rate_{{ group }},
+            ) as leaving_rate_{{ group }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-        national_rates.parent_rate_old
     from as_of_rows
     left join national_rates
         on
@@ -175,15 +170,14 @@ with_parent_rates as (
 
 ),
 
--- the 52+ group's rate: its change less the crossers surviving at the mid rate
+-- the old group's rate, shrunk towards the rate holding the 52+ list level
 as_of_months as (
 
     select
         *,
         coalesce(
             {{ projection_shrunk_rate(
-                '(still_waiting_old - (1 - leaving_rate_mid) * crossing_before)', 'waiting_before_old',
-                projection_balancing_rate('c52', 'c11', 'leaving_rate_mid'),
+                'still_waiting_old', 'waiting_before_old', projection_balancing_rate('c52', 'c11'),
                 var('projection_52_balance_prior_patients'),
             ) }},
             rate_all,
@@ -197,9 +191,7 @@ as_of_months as (
 window_predictions as (
 
     select
-        {%- for column in series_key %}
-            as_of_months.{{ column }},
-        {%- endfor %}
+        as_of_months.series_id,
         as_of_months.month_index,
         transitions.total_waiting,
         {{ projection_one_month_total(
@@ -211,10 +203,8 @@ window_predictions as (
     from as_of_months
     inner join pass_2_rates as transitions
         on
-            {%- for column in series_key %}
-                as_of_months.{{ column }} is not distinct from transitions.{{ column }} and
-            {%- endfor %}
-            transitions.month_index > as_of_months.month_index - {{ calibration_months }}
+            as_of_months.series_id = transitions.series_id
+            and transitions.month_index > as_of_months.month_index - {{ calibration_months }}
             and transitions.month_index <= as_of_months.month_index
             and transitions.is_calibrating_transition
 
@@ -223,15 +213,13 @@ window_predictions as (
 window_errors as (
 
     select
-        {%- for column in series_key %}
-            {{ column }},
-        {%- endfor %}
+        series_id,
         month_index,
         count(*) as error_months,
         sum(power((total_waiting - predicted_total) / predicted_total, 2)) as squared_relative_errors
     from window_predictions
     where predicted_total > 0
-    group by {{ series_key | join(', ') }}, month_index
+    group by series_id, month_index
 
 ),
 
@@ -244,10 +232,8 @@ calibrated as (
     from as_of_months
     left join window_errors
         on
-            {%- for column in series_key %}
-                as_of_months.{{ column }} is not distinct from window_errors.{{ column }} and
-            {%- endfor %}
-            as_of_months.month_index = window_errors.month_index
+            as_of_months.series_id = window_errors.series_id
+            and as_of_months.month_index = window_errors.month_index
 
 ),
 
@@ -257,7 +243,7 @@ final as (
         period as as_of_period,
         month_index as as_of_month_index,
         month_index = latest_month_index as is_latest,
-        cast({{ projection_series_id() }} as text) as series_id,
+        cast(series_id as text) as series_id,
         cast(org_level as text) as org_level,
         cast(org_code as text) as org_code,
         cast(org_name as text) as org_name,
