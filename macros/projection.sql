@@ -84,10 +84,14 @@
     {%- for k in range(12) -%}
         {%- set survival = [] -%}
         {%- if rate_young is not none -%}
-            {%- for i in range(k) -%}
-                {%- set rate = rate_young if projection_rate_group(i) == 'young' else rate_mid -%}
-                {%- do survival.append('(1 - ' ~ rate ~ ')') -%}
-            {%- endfor -%}
+            {%- set young_months = [k, 4] | min -%}
+            {%- set mid_months = [k - 4, 0] | max -%}
+            {%- if young_months > 0 -%}
+                {%- do survival.append('power(1 - ' ~ rate_young ~ ', ' ~ young_months ~ ')') -%}
+            {%- endif -%}
+            {%- if mid_months > 0 -%}
+                {%- do survival.append('power(1 - ' ~ rate_mid ~ ', ' ~ mid_months ~ ')') -%}
+            {%- endif -%}
         {%- endif -%}
         {%- do weights.append(
             '((' ~ joiners_prefix ~ k ~ ' + ' ~ var('projection_profile_smoothing') ~ ')'
@@ -407,4 +411,33 @@
     run (DuckDB and PostgreSQL), interpolating between the middle two values. -#}
 {% macro median(expression) -%}
     percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+
+{#- The keyword making a CTE computed once: PostgreSQL otherwise inlines a CTE referenced
+    once into the query that reads it, copying its (long) expressions into every place a
+    column is used; DuckDB computes common subexpressions once without it. -#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'chs_waiting_lists')()) }}
+{%- endmacro %}
+
+{% macro postgres__materialized_cte() -%}
+    materialized
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}
+{%- endmacro %}
+
+{#- Pre-hook of the standard search on PostgreSQL: its candidate and bracket CTEs have no
+    planner statistics, and with nested loops over them the search took 58 s instead of
+    14 s (12 months, 2 cores). Scoped to the model's transaction (set local). -#}
+{% macro projection_planner_settings() -%}
+    {{ return(adapter.dispatch('projection_planner_settings', 'chs_waiting_lists')()) }}
+{%- endmacro %}
+
+{% macro postgres__projection_planner_settings() -%}
+    set local enable_nestloop = off
+{%- endmacro %}
+
+{% macro default__projection_planner_settings() -%}
+    select 1
 {%- endmacro %}

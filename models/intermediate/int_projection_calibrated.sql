@@ -18,7 +18,8 @@
       4. sigma: the root mean square relative error of the one-month-ahead list predicted
          with those parameters over the window's transitions.
 -#}
-{{ config(materialized='table') }}
+{#- planner statistics for the models reading it (PostgreSQL; macros/sql_helpers.sql) -#}
+{{ config(materialized='table', post_hook="{{ refresh_statistics(this, ['series_id', 'as_of_period', 'is_latest']) }}") }}
 
 {%- set calibration_months = var('projection_calibration_months') | int %}
 {%- set backtest_months = var('projection_backtest_months') | int %}
@@ -79,7 +80,7 @@ joiner_lags as (
 
 ),
 
-joiners as (
+joiners as {{ materialized_cte() }} (
 
     select
         *,
@@ -92,7 +93,7 @@ joiners as (
 ),
 
 -- pass 1: cohorts weighted by joiners alone
-pass_1_cohorts as (
+pass_1_cohorts as {{ materialized_cte() }} (
 
     select
         *,
@@ -107,7 +108,7 @@ pass_1_cohorts as (
 {{ projection_window_rates('pass_1_cohorts', 'p1_', 'pass_1_rates', calibration_months, series_key) }}
 
 -- pass 2: cohorts weighted by joiners x survival under the month's pass 1 rates
-pass_2_cohorts as (
+pass_2_cohorts as {{ materialized_cte() }} (
 
     select
         *,
@@ -123,7 +124,7 @@ pass_2_cohorts as (
 
 {{ projection_window_rates('pass_2_cohorts', '', 'pass_2_rates', calibration_months, series_key) }}
 
-as_of_rows as (
+as_of_rows as {{ materialized_cte() }} (
 
     select * from pass_2_rates
     where

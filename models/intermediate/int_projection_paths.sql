@@ -13,7 +13,8 @@
     calibrated demand and rates and the scenario's changes from their first month.
     Series without a usable transition in their calibration window are not projected.
 -#}
-{{ config(materialized='table') }}
+{#- planner statistics for the models reading it (PostgreSQL; macros/sql_helpers.sql) -#}
+{{ config(materialized='table', post_hook="{{ refresh_statistics(this, ['series_id', 'as_of_period', 'is_backtest']) }}") }}
 
 {%- set horizon = var('projection_horizon_months') | int %}
 {%- set series_key = ['org_level', 'org_code', 'service_category', 'service_key'] %}

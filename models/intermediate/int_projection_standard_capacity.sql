@@ -18,7 +18,12 @@
     meets less (the longest waiters go first), and round 3's step is under 2.5% of it, so
     95% of it fails (the check columns verify both on the projection).
 -#}
-{{ config(materialized='table') }}
+{#- planner statistics for the models reading it (PostgreSQL; macros/sql_helpers.sql) -#}
+{{ config(
+    materialized='table',
+    pre_hook="{{ projection_planner_settings() }}",
+    post_hook="{{ refresh_statistics(this, ['series_id', 'standard']) }}",
+) }}
 
 {%- set horizon = var('projection_horizon_months') | int %}
 {%- set width = projection_cohort_weeks() %}
@@ -49,7 +54,7 @@ standards as (
 
 ),
 
-searched as (
+searched as {{ materialized_cte() }} (
 
     select
         calibrated.*,

@@ -6,6 +6,7 @@
     standard on the projection (int_projection_standard_capacity) beside the capacity
     mart's NHS-R relief-capacity estimate for the same month and series.
 -#}
+{{ config(pre_hook="{{ projection_planner_settings() }}") }}
 {%- set standards = capacity_standards() %}
 
 with
@@ -29,9 +30,14 @@ standard_capacity as (
 
 ),
 
+-- the capacity mart's estimates for the as-of month
 capacity as (
 
-    select * from {{ ref('fct_waiting_list_capacity') }}
+    select
+        *,
+        {{ projection_series_id() }} as series_id
+    from {{ ref('fct_waiting_list_capacity') }}
+    where period = (select max(as_of_period) from calibrated)
 
 ),
 
@@ -39,6 +45,7 @@ summarised as (
 
     select
         as_of_period,
+        {{ projection_series_id() }} as series_id,
         org_level,
         org_code,
         service_category,
@@ -103,26 +110,15 @@ final as (
     inner join calibrated
         on
             summarised.as_of_period = calibrated.as_of_period
-            and summarised.org_level = calibrated.org_level
-            and coalesce(summarised.org_code, '') = coalesce(calibrated.org_code, '')
-            and summarised.service_category = calibrated.service_category
-            and summarised.service_key = calibrated.service_key
+            and summarised.series_id = calibrated.series_id
     {%- for standard in standards %}
     left join standard_capacity as capacity_{{ standard.name }}
         on
-            summarised.org_level = capacity_{{ standard.name }}.org_level
-            and coalesce(summarised.org_code, '') = coalesce(capacity_{{ standard.name }}.org_code, '')
-            and summarised.service_category = capacity_{{ standard.name }}.service_category
-            and summarised.service_key = capacity_{{ standard.name }}.service_key
+            summarised.series_id = capacity_{{ standard.name }}.series_id
             and capacity_{{ standard.name }}.standard = '{{ standard.name }}'
     {%- endfor %}
     left join capacity
-        on
-            summarised.as_of_period = capacity.period
-            and summarised.org_level = capacity.org_level
-            and coalesce(summarised.org_code, '') = coalesce(capacity.org_code, '')
-            and summarised.service_category = capacity.service_category
-            and summarised.service_key = capacity.service_key
+        on summarised.series_id = capacity.series_id
 
 )
 
