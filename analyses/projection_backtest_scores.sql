@@ -60,7 +60,7 @@ naive_lines as (
             and as_of.service_key = history.service_key
             and {{ month_index('history.period') }} between {{ month_index('as_of.period') }} - 5
             and {{ month_index('as_of.period') }}
-    where as_of.period in (select distinct as_of_period from backtest)
+    where as_of.period in (select distinct backtest.as_of_period from backtest)
     group by as_of.period, as_of.org_level, as_of.org_code, as_of.service_category, as_of.service_key
 
 ),
@@ -107,17 +107,17 @@ england as (
 england_errors as (
 
     {%- for measure in ['total', '52_plus'] %}
-    select
-        as_of_period,
-        months_ahead,
-        'england_' || service_category || '_{{ measure }}' as measure,
-        100 * abs(model_{{ measure }} - actual_{{ measure }}) / actual_{{ measure }} as model_error,
-        100 * abs(carried_{{ measure }} - actual_{{ measure }}) / actual_{{ measure }} as carried_error,
-        100 * abs(line_{{ measure }} - actual_{{ measure }}) / actual_{{ measure }} as line_error
-    from england
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            as_of_period,
+            months_ahead,
+            'england_' || service_category || '_{{ measure }}' as measure,
+            100 * abs(model_{{ measure }} - actual_{{ measure }}) / actual_{{ measure }} as model_error,
+            100 * abs(carried_{{ measure }} - actual_{{ measure }}) / actual_{{ measure }} as carried_error,
+            100 * abs(line_{{ measure }} - actual_{{ measure }}) / actual_{{ measure }} as line_error
+        from england
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

@@ -76,4 +76,4 @@ final as (
 )
 
 select * from final
-order by projected_extra_weekly_capacity_18_weeks desc nulls last, trust_code, service_key
+order by projected_extra_weekly_capacity_18_weeks desc nulls last, trust_code asc, service_key asc

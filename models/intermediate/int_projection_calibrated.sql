@@ -19,7 +19,10 @@
          with those parameters over the window's transitions.
 -#}
 {#- planner statistics for the models reading it (PostgreSQL; macros/sql_helpers.sql) -#}
-{{ config(materialized='table', post_hook="{{ refresh_statistics(this, ['series_id', 'as_of_period', 'is_latest']) }}") }}
+{{ config(
+    materialized='table',
+    post_hook="{{ refresh_statistics(this, ['series_id', 'as_of_period', 'is_latest']) }}",
+) }}
 
 {%- set calibration_months = var('projection_calibration_months') | int %}
 {%- set backtest_months = var('projection_backtest_months') | int %}
@@ -85,7 +88,12 @@ joiners as {{ materialized_cte() }} (
     select
         *,
         {%- for k in range(12) %}
-            coalesce({% for i in range(k, -1, -1) %}joiners_lag_{{ i }}, {% endfor %}0) as joiners_{{ k }},
+            coalesce(
+                {%- for i in range(k, -1, -1) %}
+                    joiners_lag_{{ i }},
+                {%- endfor %}
+                0
+            ) as joiners_{{ k }},
         {%- endfor %}
         case when band_total > 0 then total_waiting / band_total else 0 end as band_scale
     from joiner_lags
@@ -205,8 +213,8 @@ window_predictions as (
     inner join pass_2_rates as transitions
         on
             as_of_months.series_id = transitions.series_id
-            and transitions.month_index > as_of_months.month_index - {{ calibration_months }}
-            and transitions.month_index <= as_of_months.month_index
+            and as_of_months.month_index - {{ calibration_months }} < transitions.month_index
+            and as_of_months.month_index >= transitions.month_index
             and transitions.is_calibrating_transition
 
 ),

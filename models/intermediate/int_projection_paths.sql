@@ -14,7 +14,10 @@
     Series without a usable transition in their calibration window are not projected.
 -#}
 {#- planner statistics for the models reading it (PostgreSQL; macros/sql_helpers.sql) -#}
-{{ config(materialized='table', post_hook="{{ refresh_statistics(this, ['series_id', 'as_of_period', 'is_backtest']) }}") }}
+{{ config(
+    materialized='table',
+    post_hook="{{ refresh_statistics(this, ['series_id', 'as_of_period', 'is_backtest']) }}",
+) }}
 
 {%- set horizon = var('projection_horizon_months') | int %}
 {%- set series_key = ['org_level', 'org_code', 'service_category', 'service_key'] %}
@@ -28,7 +31,8 @@
 {%- endfor %}
 {%- set demand = '(paths.weekly_demand * (case when ' ~ next_month
     ~ ' >= paths.demand_from_index then paths.demand_factor else 1 end))' %}
-{%- set extra = '(case when ' ~ next_month ~ ' >= paths.extra_from_index then paths.extra_weekly_capacity else 0 end)' %}
+{%- set extra = '(case when ' ~ next_month
+    ~ ' >= paths.extra_from_index then paths.extra_weekly_capacity else 0 end)' %}
 {%- set next_period = 'cast(' ~ dbt.dateadd('month', 1, 'paths.period') ~ ' as date)' %}
 
 with recursive
@@ -89,10 +93,10 @@ scenario_changes as (
     inner join scenario_rows
         on
             scenario_rows.change != 'none'
-            and (scenario_rows.org_level is null or scenario_rows.org_level = latest.org_level)
-            and (scenario_rows.org_code is null or scenario_rows.org_code = latest.org_code)
-            and (scenario_rows.service_category is null or scenario_rows.service_category = latest.service_category)
-            and (scenario_rows.service_key is null or scenario_rows.service_key = latest.service_key)
+            and (scenario_rows.org_level is null or latest.org_level = scenario_rows.org_level)
+            and (scenario_rows.org_code is null or latest.org_code = scenario_rows.org_code)
+            and (scenario_rows.service_category is null or latest.service_category = scenario_rows.service_category)
+            and (scenario_rows.service_key is null or latest.service_key = scenario_rows.service_key)
 
 ),
 
@@ -162,7 +166,9 @@ path_starts as (
         'current_trend' as scenario,
         true as is_backtest,
         least(
-            {{ horizon }}, (select max(as_of_month_index) from calibrated) - calibrated.as_of_month_index
+            {{ horizon }},
+            (select max(all_as_of.as_of_month_index) as latest_index from calibrated as all_as_of)
+            - calibrated.as_of_month_index
         ) as horizon_months,
         0 as extra_weekly_capacity,
         0 as extra_from_index,
@@ -230,7 +236,8 @@ paths as (
         paths.month_index + 1 as month_index,
         {{ next_period }} as period,
         {%- for cohort in projection_step('paths.', demand, projection_cohort_weeks(), rates, extra) %}
-            {{ cohort }} as {% if loop.last %}c52{% else %}c{{ loop.index0 }}{% endif %}{% if not loop.last %},{% endif %}
+            {{ cohort }} as {% if loop.last %}c52
+        {% else %}c{{ loop.index0 }}{% endif %}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from paths
     where paths.months_ahead < paths.horizon_months

@@ -41,15 +41,15 @@ calibrated as (
 standards as (
 
     {%- for standard in standards %}
-    select
-        '{{ standard.name }}' as standard,
-        {{ standard.weeks }} as standard_weeks,
-        {{ standard.share }} as standard_share,
-        cast('{{ standard.target_date }}' as date) as target_date,
-        {{ month_index("cast('" ~ standard.target_date ~ "' as date)") }} as target_month_index
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ standard.name }}' as standard,
+            {{ standard.weeks }} as standard_weeks,
+            {{ standard.share }} as standard_share,
+            cast('{{ standard.target_date }}' as date) as target_date,
+            {{ month_index("cast('" ~ standard.target_date ~ "' as date)") }} as target_month_index
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -94,7 +94,12 @@ round_1_candidates as (
     from searched
     inner join round_0
         on searched.series_id = round_0.series_id and searched.standard = round_0.standard
-    cross join (values {% for i in range(8) %}({{ i }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
+    cross join (
+        values
+        {%- for i in range(8) %}
+            ({{ i }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as grid (candidate)
     where not round_0.meets_standard
 
 ),
@@ -125,7 +130,12 @@ round_2_candidates as (
     from searched
     inner join round_1_bracket
         on searched.series_id = round_1_bracket.series_id and searched.standard = round_1_bracket.standard
-    cross join (values {% for j in range(1, 9) %}({{ j }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
+    cross join (
+        values
+        {%- for j in range(1, 9) %}
+            ({{ j }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as grid (candidate)
 
 ),
 
@@ -154,7 +164,12 @@ round_3_candidates as (
     from searched
     inner join round_2_bracket
         on searched.series_id = round_2_bracket.series_id and searched.standard = round_2_bracket.standard
-    cross join (values {% for j in range(1, 9) %}({{ j }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
+    cross join (
+        values
+        {%- for j in range(1, 9) %}
+            ({{ j }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as grid (candidate)
 
 ),
 
@@ -227,7 +242,9 @@ final as (
     left join checked as at_found
         on searched.series_id = at_found.series_id and searched.standard = at_found.standard and at_found.candidate = 1
     left join checked as at_95_pct
-        on searched.series_id = at_95_pct.series_id and searched.standard = at_95_pct.standard and at_95_pct.candidate = 2
+        on searched.series_id = at_95_pct.series_id
+            and searched.standard = at_95_pct.standard
+            and at_95_pct.candidate = 2
 
 )
 

@@ -37,7 +37,7 @@ capacity as (
         *,
         {{ projection_series_id() }} as series_id
     from {{ ref('fct_waiting_list_capacity') }}
-    where period = (select max(as_of_period) from calibrated)
+    where period = (select max(latest.as_of_period) as latest_period from calibrated as latest)
 
 ),
 
@@ -112,10 +112,10 @@ final as (
             summarised.as_of_period = calibrated.as_of_period
             and summarised.series_id = calibrated.series_id
     {%- for standard in standards %}
-    left join standard_capacity as capacity_{{ standard.name }}
-        on
-            summarised.series_id = capacity_{{ standard.name }}.series_id
-            and capacity_{{ standard.name }}.standard = '{{ standard.name }}'
+        left join standard_capacity as capacity_{{ standard.name }}
+            on
+                summarised.series_id = capacity_{{ standard.name }}.series_id
+                and capacity_{{ standard.name }}.standard = '{{ standard.name }}'
     {%- endfor %}
     left join capacity
         on summarised.series_id = capacity.series_id

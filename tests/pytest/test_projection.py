@@ -5,10 +5,11 @@ docs/notes-projection.md reports, asserted so they cannot go stale."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
-from tests.pytest.conftest import Target
+from tests.pytest.conftest import PROJECT_DIR, Target
 
 pytestmark = pytest.mark.e2e
 
@@ -137,3 +138,11 @@ def test_same_figures_on_both_targets(built_duckdb: Target, built_postgres: Targ
         assert len(duck) > 40, name
         different = [key for key in duck if not all(same(a, b) for a, b in zip(duck[key], pg[key], strict=True))]
         assert not different, (name, [(key, duck[key], pg[key]) for key in different[:5]])
+
+
+def test_every_sql_block_of_the_notes_runs(built_duckdb: Target) -> None:
+    notes = (PROJECT_DIR / "docs" / "notes-projection.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", notes, flags=re.DOTALL)
+    assert len(blocks) >= 3
+    for block in blocks:
+        assert built_duckdb.query(block), block[:200]
