@@ -146,3 +146,20 @@ def test_every_sql_block_of_the_notes_runs(built_duckdb: Target) -> None:
     assert len(blocks) >= 3
     for block in blocks:
         assert built_duckdb.query(block), block[:200]
+
+
+def test_report_shows_the_projection(built_duckdb: Target) -> None:
+    """Section 9 of the July 2025 report: England's lists a year ahead, as the mart has them."""
+    from tests.pytest.test_release_report import write_report
+
+    page = write_report(built_duckdb).read_text(encoding="utf-8")
+    assert 'id="projection"' in page and "chart-projection-england" in page and "chart-projection-trust" in page
+    in_a_year = built_duckdb.query(
+        "select service_category, total_waiting from marts.rpt_release_projection "
+        "where row_kind = 'list' and area_code = 'England' and scenario = 'current_trend' and months_ahead = 12 "
+        "order by service_category"
+    )
+    assert [category for category, _ in in_a_year] == ["adult", "cyp"]
+    for _, total in in_a_year:
+        assert f"{int(total):,}" in page  # e.g. "851,405" in the takeaway
+    assert "Months to clear the 52+ week backlog" in page
