@@ -28,6 +28,10 @@
 {%- set horizon = var('projection_horizon_months') | int %}
 {%- set width = projection_cohort_weeks() %}
 {%- set standards = capacity_standards() %}
+{#- candidates a round: the last round's step is then under (4^(1/8) - 1) / 8 = 2.4% of the
+    capacity found, so 95% of it is below a failing candidate; round 1 reaches down to
+    U / 4^7 (with 6 a round, 45 series instead of 11 had capacities too small for the check) -#}
+{%- set candidates = 8 %}
 
 with recursive
 
@@ -96,7 +100,7 @@ round_1_candidates as (
         on searched.series_id = round_0.series_id and searched.standard = round_0.standard
     cross join (
         values
-        {%- for i in range(8) %}
+        {%- for i in range(candidates) %}
             ({{ i }}){% if not loop.last %},{% endif %}
         {%- endfor %}
     ) as grid (candidate)
@@ -124,15 +128,15 @@ round_2_candidates as (
         searched.*,
         grid.candidate,
         case
-            when round_1_bracket.low > 0 then round_1_bracket.low * power(4, grid.candidate / 8.0)
-            else round_1_bracket.high * grid.candidate / 8.0
+            when round_1_bracket.low > 0 then round_1_bracket.low * power(4, grid.candidate / {{ candidates }}.0)
+            else round_1_bracket.high * grid.candidate / {{ candidates }}.0
         end as extra
     from searched
     inner join round_1_bracket
         on searched.series_id = round_1_bracket.series_id and searched.standard = round_1_bracket.standard
     cross join (
         values
-        {%- for j in range(1, 9) %}
+        {%- for j in range(1, candidates + 1) %}
             ({{ j }}){% if not loop.last %},{% endif %}
         {%- endfor %}
     ) as grid (candidate)
@@ -160,13 +164,13 @@ round_3_candidates as (
     select
         searched.*,
         grid.candidate,
-        round_2_bracket.low + (round_2_bracket.high - round_2_bracket.low) * grid.candidate / 8.0 as extra
+        round_2_bracket.low + (round_2_bracket.high - round_2_bracket.low) * grid.candidate / {{ candidates }}.0 as extra
     from searched
     inner join round_2_bracket
         on searched.series_id = round_2_bracket.series_id and searched.standard = round_2_bracket.standard
     cross join (
         values
-        {%- for j in range(1, 9) %}
+        {%- for j in range(1, candidates + 1) %}
             ({{ j }}){% if not loop.last %},{% endif %}
         {%- endfor %}
     ) as grid (candidate)
