@@ -24,6 +24,7 @@ Row = dict[str, Any]
 CAPACITY_RELATION = "rpt_release_capacity"
 ANOMALIES_RELATION = "rpt_release_anomalies"
 SERVICE_STEPS_RELATION = "rpt_release_service_steps"
+PROJECTION_RELATION = "rpt_release_projection"  # rows only for the latest landed month
 TREND_MONTHS = 12  # the trusts' trend charts (section 5): this many months up to the report's
 
 
@@ -46,6 +47,7 @@ class ReportData:
     capacity: list[Row] | None = None  # None: the relation does not exist in this build
     anomalies: list[Row] | None = None
     service_steps: list[Row] | None = None
+    projection: list[Row] | None = None  # None: not in this build; []: not the latest month
     target: str = ""
 
 
@@ -225,6 +227,14 @@ def read_report_data(warehouse: Warehouse, asked_period: str | None, target: str
             "org_level, org_code, org_name, service_label, previous_total_waiting, total_waiting, change_ratio, "
             "likely_cause",
             "org_level desc, org_code, service_label",
+        ),
+        projection=optional(
+            PROJECTION_RELATION,
+            "row_kind, area_code, area_name, trust_code, service_category, service_key, service_name, scenario, "
+            "projected_period, months_ahead, total_waiting, total_waiting_lower, total_waiting_upper, "
+            "wait_52_plus_weeks, wait_52_plus_weeks_as_of, trend_months_to_clear_52_plus_weeks, "
+            "standard_months_to_clear_52_plus_weeks, extra_weekly_capacity_52_weeks",
+            "row_kind, area_code, service_category, scenario, months_ahead, service_key",
         ),
         target=target,
     )

@@ -446,6 +446,96 @@ def _capacity(data: ReportData, charts: Charts) -> dict[str, Any] | None:
     }
 
 
+TRUST_PROJECTION_MONTHS = 12
+SCENARIO_LABELS = {
+    "current_trend": "Current trend",
+    "meets_18_week_standard": "Meeting 18 weeks",
+}
+
+
+def _projection(data: ReportData, charts: Charts, default_trust: str | None) -> dict[str, Any] | None:
+    """Section 9: England's and the chosen trust's projected lists and 52+ week waits, with
+    the 80% interval, on the current trend and with the standard-meeting capacity
+    (rpt_release_projection); per England service, months to clear the 52+ backlog.
+    None: not in this build; rows only for the latest landed month."""
+    if data.projection is None:
+        return None
+    lists = [
+        {**row, "scenario_label": SCENARIO_LABELS[row["scenario"]], "series": _projection_series(row)}
+        for row in data.projection
+        if row["row_kind"] == "list"
+    ]
+    if not lists:
+        return {"available": False}
+    england = [row for row in lists if row["area_code"] == "England"]
+    # a trust's chart: the next 12 months (every trust's rows are in the page, for the selector)
+    trusts = [row for row in lists if row["trust_code"] is not None and row["months_ahead"] <= TRUST_PROJECTION_MONTHS]
+    clearance = [
+        {**row, "label": row["service_name"] + (" (CYP)" if row["service_category"] == "cyp" else "")}
+        for row in data.projection
+        if row["row_kind"] == "service_clearance"
+    ]
+    takeaway = takeaways.projection(england)
+    fields = (
+        "projected_period",
+        "scenario_label",
+        "total_waiting",
+        "total_waiting_lower",
+        "total_waiting_upper",
+        "wait_52_plus_weeks",
+    )
+    charts.add(
+        "chart-projection-england",
+        "projection",
+        _fields(england, *fields, "series"),
+        takeaway,
+        "Line chart of England's projected waiting lists with their 80% intervals",
+    )
+    trust_chart = charts.add(
+        "chart-projection-trust",
+        "projection",
+        _fields(trusts, *fields, "trust_code"),
+        takeaway,
+        "Line chart of the chosen trust's projected waiting list with its 80% interval",
+    )
+    if default_trust:
+        _follows_trust(trust_chart, default_trust)
+    return {
+        "available": True,
+        "takeaway": takeaway,
+        "england": Table(
+            "England: projected lists and 52+ week waits by month",
+            [
+                Column("Month", "projected_period", "month"),
+                Column("Services", "series"),
+                Column("Scenario", "scenario_label"),
+                Column("Projected list", "total_waiting", "count"),
+                Column("80% interval, low", "total_waiting_lower", "count"),
+                Column("80% interval, high", "total_waiting_upper", "count"),
+                Column("Over 52 weeks", "wait_52_plus_weeks", "count"),
+            ],
+            england,
+        ),
+        "clearance": Table(
+            "England's services: months to clear the 52+ week backlog (blank: not within 24 months)",
+            [
+                Column("Service", "label"),
+                Column("Over 52 weeks now", "wait_52_plus_weeks_as_of", "count"),
+                Column("Months, current trend", "trend_months_to_clear_52_plus_weeks", "count"),
+                Column("Extra patients a week for the 52-week standard", "extra_weekly_capacity_52_weeks", "count"),
+                Column("Months, with that capacity", "standard_months_to_clear_52_plus_weeks", "count"),
+            ],
+            clearance,
+        ),
+    }
+
+
+def _projection_series(row: Row) -> str:
+    if row["area_code"] != "England":
+        return "All"
+    return "Adult services" if row["service_category"] == "adult" else "Children and young people"
+
+
 def _data_quality(data: ReportData, run: RunSummary | None) -> dict[str, Any]:
     counts = {"pass": 0, "warn": 0, "fail": 0, "error": 0, "skipped": 0, "total": 0}
     if run is not None:
@@ -571,6 +661,7 @@ def build_context(data: ReportData, run: RunSummary | None, generated_at: dt.dat
         "trusts": _trusts(data, charts, default_trust) if default_trust else None,
         "msk": _msk_vs_rtt(data, charts, default_trust) if default_trust and in_trust_metrics_month else None,
         "capacity": _capacity(data, charts),
+        "projection": _projection(data, charts, default_trust),
         "dq": _data_quality(data, run),
         "charts": charts,
     }

@@ -140,6 +140,24 @@ def capacity(rows: list[Row]) -> str:
     )
 
 
+def projection(england: list[Row]) -> str:
+    """England's lists 12 months ahead on the current trend (the projection's rows)."""
+    in_a_year = {
+        row["service_category"]: row
+        for row in england
+        if row["scenario"] == "current_trend" and row["months_ahead"] == 12
+    }
+    if set(in_a_year) != {"adult", "cyp"}:
+        return "No projection a year ahead in this build."
+    adult, cyp = in_a_year["adult"], in_a_year["cyp"]
+    return (
+        f"On the current trend, in 12 months England's adult lists would hold {count(adult['total_waiting'])} "
+        f"patients ({count(adult['wait_52_plus_weeks'])} over 52 weeks) and children's "
+        f"{count(cyp['total_waiting'])} ({count(cyp['wait_52_plus_weeks'])} over 52 weeks): "
+        "a projection of the current balance, not a forecast (see its backtest)."
+    )
+
+
 def data_quality(
     counts: dict[str, int], revisions: list[Row], changes: list[Row], unmapped: list[Row], tests_found: bool
 ) -> str:
