@@ -1,15 +1,14 @@
 """The waiting-list projection (fct_waiting_list_projection and its backtest) on the 12 real
 months: the same figures on DuckDB and PostgreSQL, and the backtest scores that
-docs/notes-projection.md reports, asserted so they cannot go stale."""
+docs/projection.md reports, asserted so they cannot go stale."""
 
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 
-from tests.pytest.conftest import PROJECT_DIR, Target
+from tests.pytest.conftest import Target
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +22,8 @@ SCORES: dict[str, tuple[float, float | None, float | None]] = {
     "england_cyp_total": (7.974, 8.889, 11.369),
     "england_adult_52_plus": (12.889, 8.152, 18.251),
     "england_cyp_52_plus": (15.006, 20.461, 15.041),
-    "provider_median_52_plus": (32.705, 29.376, 36.953),
-    "provider_interval_coverage": (70.252, None, None),
+    "provider_median_52_plus": (33.156, 29.376, 36.953),
+    "provider_interval_coverage": (70.168, None, None),
 }
 
 
@@ -64,7 +63,7 @@ def test_backtest_scores_as_reported(built: Target) -> None:
 
 def test_backtest_against_the_targets(built_duckdb: Target) -> None:
     """The issue's targets, as met or missed today: a change that moves one across must
-    update docs/notes-projection.md (the figures there say which are missed and why)."""
+    update docs/projection.md (the figures there say which are missed and why)."""
     scores = backtest_scores(built_duckdb)
 
     def better_naive(measure: str) -> float:
@@ -138,14 +137,6 @@ def test_same_figures_on_both_targets(built_duckdb: Target, built_postgres: Targ
         assert len(duck) > 40, name
         different = [key for key in duck if not all(same(a, b) for a, b in zip(duck[key], pg[key], strict=True))]
         assert not different, (name, [(key, duck[key], pg[key]) for key in different[:5]])
-
-
-def test_every_sql_block_of_the_notes_runs(built_duckdb: Target) -> None:
-    notes = (PROJECT_DIR / "docs" / "notes-projection.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sql\n(.*?)```", notes, flags=re.DOTALL)
-    assert len(blocks) >= 3
-    for block in blocks:
-        assert built_duckdb.query(block), block[:200]
 
 
 def test_report_shows_the_projection(built_duckdb: Target) -> None:
