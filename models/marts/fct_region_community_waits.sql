@@ -23,16 +23,9 @@ final as (
         community_waits.service_category,
         community_waits.service_key,
         community_waits.service_label,
-        community_waits.total_waiting,
-        community_waits.wait_0_1_weeks,
-        community_waits.wait_1_2_weeks,
-        community_waits.wait_2_4_weeks,
-        community_waits.wait_4_12_weeks,
-        community_waits.wait_12_18_weeks,
-        community_waits.wait_18_52_weeks,
-        community_waits.wait_52_plus_weeks,
-        community_waits.wait_52_104_weeks,
-        community_waits.wait_104_plus_weeks,
+        {%- for measure in waiting_measures() %}
+            community_waits.{{ measure }},
+        {%- endfor %}
         community_waits.source_file_sha256
     from community_waits
 
