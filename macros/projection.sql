@@ -453,3 +453,9 @@
 {% macro default__projection_planner_settings() -%}
     select 1
 {%- endmacro %}
+
+{#- The search's candidates of a round: rows numbered `first` to `last`, a table
+    `grid (candidate)` to cross join. -#}
+{% macro projection_candidate_grid(first, last) -%}
+    (values {% for j in range(first, last + 1) %}({{ j }}){% if not loop.last %}, {% endif %}{% endfor %}) as grid (candidate)
+{%- endmacro %}

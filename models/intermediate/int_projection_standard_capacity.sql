@@ -98,12 +98,7 @@ round_1_candidates as (
     from searched
     inner join round_0
         on searched.series_id = round_0.series_id and searched.standard = round_0.standard
-    cross join (
-        values
-        {%- for i in range(candidates) %}
-            ({{ i }}){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ) as grid (candidate)
+    cross join {{ projection_candidate_grid(0, candidates - 1) }}
     where not round_0.meets_standard
 
 ),
@@ -134,12 +129,7 @@ round_2_candidates as (
     from searched
     inner join round_1_bracket
         on searched.series_id = round_1_bracket.series_id and searched.standard = round_1_bracket.standard
-    cross join (
-        values
-        {%- for j in range(1, candidates + 1) %}
-            ({{ j }}){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ) as grid (candidate)
+    cross join {{ projection_candidate_grid(1, candidates) }}
 
 ),
 
@@ -164,16 +154,12 @@ round_3_candidates as (
     select
         searched.*,
         grid.candidate,
-        round_2_bracket.low + (round_2_bracket.high - round_2_bracket.low) * grid.candidate / {{ candidates }}.0 as extra
+        round_2_bracket.low
+        + (round_2_bracket.high - round_2_bracket.low) * grid.candidate / {{ candidates }}.0 as extra
     from searched
     inner join round_2_bracket
         on searched.series_id = round_2_bracket.series_id and searched.standard = round_2_bracket.standard
-    cross join (
-        values
-        {%- for j in range(1, candidates + 1) %}
-            ({{ j }}){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ) as grid (candidate)
+    cross join {{ projection_candidate_grid(1, candidates) }}
 
 ),
 
