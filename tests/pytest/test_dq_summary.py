@@ -263,13 +263,3 @@ def test_a_build_log_from_before_gains_the_columns(copy_of_built_duckdb: Target)
         "old",
         None,
     )
-
-
-def test_the_notes_sql_runs(built_duckdb: Target) -> None:
-    """Every ```sql block of docs/notes-build-dq.md runs against the built warehouse and
-    returns rows."""
-    text = (PROJECT_DIR / "docs" / "notes-build-dq.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL)
-    assert len(blocks) == 3
-    for sql in blocks:
-        assert built_duckdb.query(sql), sql
