@@ -16,3 +16,11 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#- The level whose anomaly flags describe an NHS trust of fct_trust_community_waits: its
+    trust series ('trust') when trust_metrics holds it, else its own provider row
+    ('provider'). One equality, so the join stays a hash join (a condition on the left
+    side alone, `and not in_trust_metrics`, made DuckDB loop over every pair of rows). -#}
+{% macro trust_flag_level(in_trust_metrics) -%}
+    (case when {{ in_trust_metrics }} then 'trust' else 'provider' end)
+{%- endmacro %}

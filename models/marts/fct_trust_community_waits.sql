@@ -118,48 +118,30 @@ final as (
             aggregated.{{ measure }},
         {%- endfor %}
         aggregated.source_file_sha256,
-        coalesce(trust_flags.is_rolled_forward, provider_flags.is_rolled_forward) as is_rolled_forward,
-        coalesce(trust_flags.is_zero_glitch, provider_flags.is_zero_glitch) as is_zero_glitch,
-        coalesce(trust_flags.is_large_change, provider_flags.is_large_change) as is_large_change,
-        case when trust_flags.org_code is not null then trust_flags.likely_cause else provider_flags.likely_cause end
-            as likely_cause,
-        coalesce(trust_services_flagged.is_service_step, provider_services_flagged.is_service_step)
-            as is_flagged_service_month,
-        case
-            when trust_services_flagged.org_code is not null then trust_services_flagged.likely_cause
-            else provider_services_flagged.likely_cause
-        end as service_likely_cause
+        month_flags.is_rolled_forward,
+        month_flags.is_zero_glitch,
+        month_flags.is_large_change,
+        month_flags.likely_cause,
+        service_flags.is_service_step as is_flagged_service_month,
+        service_flags.likely_cause as service_likely_cause
     from aggregated
     left join trust_names
         on aggregated.trust_code = trust_names.trust_code
     left join trust_mapping as own_mapping
         on aggregated.trust_code = own_mapping.org_code
-    left join organisation_months_flagged as trust_flags
+    -- a trust of trust_metrics: its trust series' flags; another: its provider's
+    left join organisation_months_flagged as month_flags
         on
-            aggregated.trust_code = trust_flags.org_code
-            and aggregated.period = trust_flags.period
-            and trust_flags.org_level = 'trust'
-    left join organisation_months_flagged as provider_flags
+            aggregated.trust_code = month_flags.org_code
+            and aggregated.period = month_flags.period
+            and month_flags.org_level = {{ trust_flag_level('aggregated.in_trust_metrics') }}
+    left join services_flagged as service_flags
         on
-            aggregated.trust_code = provider_flags.org_code
-            and aggregated.period = provider_flags.period
-            and provider_flags.org_level = 'provider'
-            and not aggregated.in_trust_metrics
-    left join services_flagged as trust_services_flagged
-        on
-            aggregated.trust_code = trust_services_flagged.org_code
-            and aggregated.period = trust_services_flagged.period
-            and aggregated.service_category = trust_services_flagged.service_category
-            and aggregated.service_key = trust_services_flagged.service_key
-            and trust_services_flagged.org_level = 'trust'
-    left join services_flagged as provider_services_flagged
-        on
-            aggregated.trust_code = provider_services_flagged.org_code
-            and aggregated.period = provider_services_flagged.period
-            and aggregated.service_category = provider_services_flagged.service_category
-            and aggregated.service_key = provider_services_flagged.service_key
-            and provider_services_flagged.org_level = 'provider'
-            and not aggregated.in_trust_metrics
+            aggregated.trust_code = service_flags.org_code
+            and aggregated.period = service_flags.period
+            and aggregated.service_category = service_flags.service_category
+            and aggregated.service_key = service_flags.service_key
+            and service_flags.org_level = {{ trust_flag_level('aggregated.in_trust_metrics') }}
 
 )
 
