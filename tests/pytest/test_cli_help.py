@@ -4,13 +4,15 @@ for every option and argument, and errors that name a path as the user typed it.
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from loader.cli import _parser, main
-from tests.pytest.conftest import PROJECT_DIR
+from tests.pytest.conftest import PROJECT_DIR, Target
 
 NO_DEFAULT = (None, False, [], argparse.SUPPRESS)
 
@@ -79,3 +81,19 @@ def test_an_error_names_the_path_as_given(workdir: Path, capsys: pytest.CaptureF
     (workdir.parent / "data" / "notes.xlsx").write_text("not a workbook")
     assert main(["land", "--target", "duckdb", "../data"]) == 1
     assert error_lines(capsys) == ["error: ../data/notes.xlsx: not an .xlsx workbook (no zip signature)"]
+
+
+def test_a_reader_that_stops_reading_is_no_traceback(fresh_duckdb: Target) -> None:
+    """`python -m loader dq-summary | head -0`: the pipe is closed before the summary is
+    written; the command ends quietly with a pipe's usual status (141), not a traceback."""
+    run = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m loader dq-summary | head -0; echo ${{PIPESTATUS[0]}}"],
+        cwd=PROJECT_DIR,
+        env=fresh_duckdb.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr, run.stderr
+    assert run.stdout.strip() in ("141", "1")  # 1: written before head had closed the pipe
