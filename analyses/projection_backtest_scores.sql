@@ -6,7 +6,7 @@
 -- absolute percentage error over Provider x service lists with 20 or more waiting over 52
 -- weeks at the as-of month (52+ weeks), and the share of Provider x service totals inside
 -- the 80% interval. One row per as-of month x measure x horizon (0 = mean over horizons
--- 1 .. 6); docs/notes-projection.md shows the as-of January 2025 rows.
+-- 1 .. 6); docs/projection.md shows the as-of January 2025 rows.
 with
 
 backtest as (

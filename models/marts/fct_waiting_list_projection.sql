@@ -4,7 +4,7 @@
     every scenario (seeds/projection_scenarios.csv, and meets_18_week_standard /
     meets_52_week_standard: the least extra weekly capacity meeting each standard).
     The method (calibration, the month step, the interval) is in _marts__models.yml and
-    docs/notes-projection.md; the paths are int_projection_paths.
+    docs/projection.md; the paths are int_projection_paths.
 -#}
 
 with
