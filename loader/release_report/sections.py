@@ -494,7 +494,7 @@ def _projection(data: ReportData, charts: Charts, default_trust: str | None) -> 
     trust_chart = charts.add(
         "chart-projection-trust",
         "projection",
-        _fields(trusts, *fields, "trust_code"),
+        _fields(trusts, *fields, "series", "trust_code"),
         takeaway,
         "Line chart of the chosen trust's projected waiting list with its 80% interval",
     )
@@ -532,7 +532,7 @@ def _projection(data: ReportData, charts: Charts, default_trust: str | None) -> 
 
 def _projection_series(row: Row) -> str:
     if row["area_code"] != "England":
-        return "All"
+        return "Every service"
     return "Adult services" if row["service_category"] == "adult" else "Children and young people"
 
 
